@@ -1,0 +1,351 @@
+"""Small helpers that generated adapters call on the hot path.
+
+Everything here is plain Python over dicts: no spec is read at run time; the
+generated module passes in the literals it was rendered with.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from specgen.runtime.errors import (
+    APIResponseValidationError,
+    BadRequestError,
+    LLMError,
+    StreamInterruptedError,
+    UnsupportedParamsError,
+    register_secret,
+    scrub,
+)
+from specgen.runtime.types import ChatCompletionChunk
+
+__all__ = [
+    "MISSING",
+    "StreamState",
+    "check_enum",
+    "check_range",
+    "compile_patterns",
+    "dumps",
+    "error_fields",
+    "get_path",
+    "json_body",
+    "path_quote",
+    "refuse",
+    "set_path",
+    "take_model",
+]
+
+
+class _Missing:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING: Any = _Missing()
+
+
+def compile_patterns(*patterns: str) -> re.Pattern[str]:
+    """One regex for a list of shell-style model patterns (``claude*``)."""
+    import fnmatch
+
+    return re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns))
+
+
+def take_model(params: dict[str, Any], provider: str, prefix: str | None) -> str:
+    model = params.pop("model", None)
+    if not isinstance(model, str) or not model:
+        raise BadRequestError("'model' is required and must be a non-empty string", provider=provider)
+    if prefix and model.startswith(prefix):
+        model = model[len(prefix) :]
+    return model
+
+
+def path_quote(value: str) -> str:
+    return quote(value, safe="")
+
+
+def get_path(obj: Any, path: tuple[str, ...]) -> Any:
+    """Follow ``path`` through nested dicts (and list indexes); ``None`` when any step is missing."""
+    for key in path:
+        if isinstance(obj, dict):
+            obj = obj.get(key)
+        elif isinstance(obj, list) and key.isdigit():
+            i = int(key)
+            obj = obj[i] if i < len(obj) else None
+        else:
+            return None
+        if obj is None:
+            return None
+    return obj
+
+
+def set_path(body: dict[str, Any], path: tuple[str, ...], value: Any, *, merge: bool = False) -> None:
+    """Put ``value`` at a nested ``path`` of ``body``, creating the dicts on the way."""
+    target = body
+    for key in path[:-1]:
+        nxt = target.get(key)
+        if not isinstance(nxt, dict):
+            nxt = target[key] = {}
+        target = nxt
+    last = path[-1]
+    if merge and isinstance(value, dict):
+        existing = target.get(last)
+        if isinstance(existing, dict):
+            existing.update(value)
+            return
+    target[last] = value
+
+
+def refuse(provider: str, model: str, name: str, why: str = "is not supported") -> UnsupportedParamsError:
+    return UnsupportedParamsError(
+        f"parameter {name!r} {why} by {provider} for model {model!r}; "
+        "remove it (or pass provider-specific fields through extra_body)",
+        provider=provider,
+        model=model,
+        status_code=400,
+    )
+
+
+def check_range(provider: str, model: str, name: str, value: Any, lo: float | None, hi: float | None) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise refuse(provider, model, name, f"must be a number, got {type(value).__name__}; it")
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        raise refuse(provider, model, name, f"= {value!r} is outside [{lo}, {hi}] and")
+
+
+def check_enum(provider: str, model: str, name: str, value: Any, allowed: tuple[Any, ...]) -> None:
+    if value not in allowed:
+        raise refuse(provider, model, name, f"= {value!r} is not one of {list(allowed)!r} and")
+
+
+def dumps(body: Any) -> bytes:
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def json_body(response: httpx.Response, provider: str, model: str | None = None) -> dict[str, Any]:
+    """The response body as a JSON object, or a typed error naming the provider."""
+    try:
+        data = json.loads(response.content)
+    except (ValueError, UnicodeDecodeError):
+        snippet = scrub(response.content[:200].decode("utf-8", "replace"))
+        raise APIResponseValidationError(
+            f"response body is not JSON: {snippet!r}",
+            provider=provider,
+            model=model,
+            status_code=response.status_code,
+        ) from None
+    if not isinstance(data, dict):
+        raise APIResponseValidationError(
+            f"response body is a JSON {type(data).__name__}, expected an object",
+            provider=provider,
+            model=model,
+            status_code=response.status_code,
+        )
+    return data
+
+
+def malformed(provider: str, model: str | None, exc: BaseException, what: str = "response") -> APIResponseValidationError:
+    return APIResponseValidationError(
+        f"malformed {what} from {provider}: {type(exc).__name__}: {exc}", provider=provider, model=model
+    )
+
+
+def error_fields(
+    response: httpx.Response, message_paths: Iterable[tuple[str, ...]], code_paths: Iterable[tuple[str, ...]]
+) -> tuple[Any, str, str | None]:
+    """Body, message and code of an error response, whatever shape it has."""
+    try:
+        body: Any = json.loads(response.content) if response.content else None
+    except (ValueError, UnicodeDecodeError):
+        body = None
+    return (body, *error_fields_of(body, response, message_paths, code_paths))
+
+
+def error_fields_of(
+    body: Any,
+    response: httpx.Response | None,
+    message_paths: Iterable[tuple[str, ...]],
+    code_paths: Iterable[tuple[str, ...]],
+) -> tuple[str, str | None]:
+    message: str | None = None
+    for path in message_paths:
+        value = get_path(body, path)
+        if isinstance(value, str) and value:
+            message = value
+            break
+    if message is None:
+        if response is not None:
+            message = response.content[:500].decode("utf-8", "replace").strip() or (
+                response.reason_phrase or f"HTTP {response.status_code}"
+            )
+        else:
+            message = json.dumps(body)[:500] if body is not None else "unknown error"
+    code: str | None = None
+    for path in code_paths:
+        value = get_path(body, path)
+        if isinstance(value, str | int) and not isinstance(value, bool):
+            code = str(value)
+            break
+    return message, code
+
+
+def retry_after(headers: Mapping[str, str]) -> float | None:
+    """Seconds to wait from ``retry-after-ms`` or ``Retry-After`` (seconds or an HTTP date)."""
+    ms = headers.get("retry-after-ms")
+    if ms:
+        try:
+            return max(0.0, float(ms) / 1000.0)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    from email.utils import parsedate_to_datetime
+
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def register_key(api_key: str | None) -> None:
+    register_secret(api_key)
+
+
+class StreamState:
+    """What a stream handler remembers between events; builds OpenAI chunk dicts."""
+
+    __slots__ = (
+        "created",
+        "done",
+        "finished",
+        "id",
+        "model",
+        "provider",
+        "role_sent",
+        "tool_ids",
+        "usage",
+    )
+
+    def __init__(self, provider: str, model: str | None = None) -> None:
+        self.provider = provider
+        self.model = model or ""
+        self.id = ""
+        self.created = int(time.time())
+        self.role_sent = False
+        self.done = False  # the protocol's terminator was seen
+        self.finished = False  # a finish_reason was delivered
+        self.tool_ids: dict[Any, int] = {}
+        self.usage: dict[str, Any] = {}
+
+    def load(self, data: str) -> dict[str, Any]:
+        try:
+            obj = json.loads(data)
+        except ValueError:
+            raise StreamInterruptedError(
+                f"stream frame is not JSON: {scrub(data[:200])!r}", provider=self.provider, model=self.model
+            ) from None
+        if not isinstance(obj, dict):
+            raise StreamInterruptedError(
+                f"stream frame is a JSON {type(obj).__name__}, expected an object",
+                provider=self.provider,
+                model=self.model,
+            )
+        return obj
+
+    def tool_index(self, key: Any) -> int:
+        """The OpenAI ``tool_calls[].index`` for a provider's own block/call key."""
+        index = self.tool_ids.get(key)
+        if index is None:
+            index = self.tool_ids[key] = len(self.tool_ids)
+        return index
+
+    def emit(self, delta: dict[str, Any], finish_reason: str | None = None, usage: dict[str, Any] | None = None) -> ChatCompletionChunk:
+        if not self.role_sent:
+            delta["role"] = "assistant"
+            self.role_sent = True
+        if finish_reason is not None:
+            self.finished = True
+        chunk: dict[str, Any] = {
+            "id": self.id,
+            "object": "chat.completion.chunk",
+            "created": self.created,
+            "model": self.model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
+        }
+        if usage:
+            chunk["usage"] = self.merge_usage(usage)
+        return ChatCompletionChunk(chunk)
+
+    def emit_choices(self, choices: list[dict[str, Any]], usage: dict[str, Any] | None = None) -> ChatCompletionChunk | None:
+        if not choices and not usage:
+            return None
+        for choice in choices:
+            if choice.get("finish_reason") is not None:
+                self.finished = True
+        if choices and not self.role_sent:
+            choices[0]["delta"]["role"] = "assistant"
+            self.role_sent = True
+        chunk: dict[str, Any] = {
+            "id": self.id,
+            "object": "chat.completion.chunk",
+            "created": self.created,
+            "model": self.model,
+            "choices": choices,
+        }
+        if usage:
+            chunk["usage"] = self.merge_usage(usage)
+        return ChatCompletionChunk(chunk)
+
+    def merge_usage(self, usage: dict[str, Any]) -> dict[str, Any]:
+        self.usage.update(usage)
+        merged = dict(self.usage)
+        finish_usage(merged)
+        return merged
+
+    def check_complete(self, terminator_declared: bool) -> None:
+        """Raise when the stream ended before its terminator (or, lacking one, before a finish)."""
+        if self.done or (self.finished and not terminator_declared):
+            return
+        raise StreamInterruptedError(
+            "stream ended before it was complete (connection closed early?)",
+            provider=self.provider,
+            model=self.model,
+        )
+
+
+def finish_usage(usage: dict[str, Any]) -> dict[str, Any]:
+    """Fill ``total_tokens`` when the provider gives only the parts."""
+    if "total_tokens" not in usage:
+        p, c = usage.get("prompt_tokens"), usage.get("completion_tokens")
+        if isinstance(p, int) and isinstance(c, int):
+            usage["total_tokens"] = p + c
+    return usage
+
+
+def usage_from(obj: Any, fields: tuple[tuple[str, tuple[str, ...]], ...]) -> dict[str, Any] | None:
+    """OpenAI usage from ``(openai_field, provider_path)`` pairs; ``None`` when none is present."""
+    usage: dict[str, Any] = {}
+    for name, path in fields:
+        value = get_path(obj, path)
+        if value is not None:
+            set_path(usage, tuple(name.split(".")), value)
+    return finish_usage(usage) if usage else None
+
+
+def as_error(exc: LLMError | BaseException) -> LLMError:
+    return exc if isinstance(exc, LLMError) else LLMError(str(exc), provider="unknown")

@@ -1,0 +1,235 @@
+"""The HTTP layer on top of the sans-I/O adapters: pooled sync and async clients.
+
+Retries are bounded, back off exponentially with jitter, honour ``Retry-After``,
+and happen only for errors the spec marks retryable (plus connection failures
+and timeouts).  A stream is never retried once it has begun.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import time
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from typing import Any, ClassVar, TypeVar
+
+import httpx
+
+from specgen.runtime.core import register_key
+from specgen.runtime.errors import APIConnectionError, LLMError, Timeout, scrub
+from specgen.runtime.modes import ChatMode, Mode
+from specgen.runtime.types import ChatCompletionChunk
+
+__all__ = ["AsyncClient", "Client"]
+
+T = TypeVar("T")
+MapError = Callable[..., LLMError]
+
+DEFAULT_TIMEOUT = httpx.Timeout(600.0, connect=10.0)
+MAX_RETRY_AFTER = 60.0
+
+
+def _env(names: tuple[str, ...]) -> str | None:
+    for name in names:
+        value = os.environ.get(name)
+        if value:
+            return value
+    return None
+
+
+class _BaseClient:
+    provider: ClassVar[str] = ""
+    api_key_env: ClassVar[tuple[str, ...]] = ()
+    base_url_env: ClassVar[tuple[str, ...]] = ()
+    map_error: ClassVar[MapError]
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int = 2,
+        api_version: str | None = None,
+        backoff: float = 0.5,
+    ) -> None:
+        self._api_key = api_key or _env(self.api_key_env)
+        register_key(self._api_key)
+        self.base_url = base_url or _env(self.base_url_env)
+        self.api_version = api_version
+        self.max_retries = max(0, int(max_retries))
+        self.backoff = backoff
+        self.timeout = DEFAULT_TIMEOUT if timeout is None else timeout
+
+    def __repr__(self) -> str:  # never shows the key
+        return f"{type(self).__name__}(provider={self.provider!r}, base_url={self.base_url!r})"
+
+    def _build(self, mode: Mode[Any], params: Mapping[str, Any]) -> httpx.Request:
+        return mode.build_request(
+            params, api_key=self._api_key, base_url=self.base_url, api_version=self.api_version
+        )
+
+    def _delay(self, attempt: int, error: LLMError) -> float:
+        if error.retry_after is not None:
+            return min(error.retry_after, MAX_RETRY_AFTER)
+        return min(self.backoff * (2**attempt), 8.0) * (0.75 + random.random() / 2)
+
+    def _transport_error(self, exc: httpx.TransportError, model: str | None) -> LLMError:
+        if isinstance(exc, httpx.TimeoutException):
+            return Timeout(f"request timed out: {type(exc).__name__}", provider=self.provider, model=model)
+        return APIConnectionError(
+            f"connection failed: {type(exc).__name__}: {scrub(str(exc))}", provider=self.provider, model=model
+        )
+
+
+def _model_of(params: Mapping[str, Any]) -> str | None:
+    model = params.get("model")
+    return model if isinstance(model, str) else None
+
+
+class Client(_BaseClient):
+    """A pooled synchronous client; generated adapters subclass it and add one method per mode."""
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int = 2,
+        api_version: str | None = None,
+        backoff: float = 0.5,
+        http_client: httpx.Client | None = None,
+    ) -> None:
+        super().__init__(api_key, base_url, timeout=timeout, max_retries=max_retries, api_version=api_version, backoff=backoff)
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.Client(timeout=self.timeout)
+
+    def close(self) -> None:
+        if self._owns_http:
+            self._http.close()
+
+    def __enter__(self: T) -> T:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _send(self, request: httpx.Request, model: str | None, stream: bool) -> httpx.Response:
+        attempt = 0
+        while True:
+            try:
+                response = self._http.send(request, stream=stream)
+            except httpx.TransportError as exc:
+                error = self._transport_error(exc, model)
+                if attempt < self.max_retries:
+                    time.sleep(self._delay(attempt, error))
+                    attempt += 1
+                    continue
+                raise error from None
+            if response.status_code < 400:
+                return response
+            if stream:
+                response.read()
+                response.close()
+            error = type(self).map_error(response, model=model)
+            if error.retryable and attempt < self.max_retries:
+                time.sleep(self._delay(attempt, error))
+                attempt += 1
+                continue
+            raise error
+
+    def _call(self, mode: Mode[T], params: Mapping[str, Any]) -> T:
+        request = self._build(mode, params)
+        response = self._send(request, _model_of(params), False)
+        return mode.parse_response(response)
+
+    def _stream(self, mode: ChatMode, params: Mapping[str, Any]) -> Iterator[ChatCompletionChunk]:
+        model = _model_of(params)
+        request = self._build(mode, {**params, "stream": True})
+        response = self._send(request, model, True)
+        return self._iterate(mode, response, model)
+
+    def _iterate(self, mode: ChatMode, response: httpx.Response, model: str | None) -> Iterator[ChatCompletionChunk]:
+        try:
+            yield from mode.parse_stream(response.iter_bytes(), model=model)
+        except httpx.TransportError as exc:
+            raise self._transport_error(exc, model) from None
+        finally:
+            response.close()
+
+
+class AsyncClient(_BaseClient):
+    """A pooled asyncio client; generated adapters subclass it and add one coroutine per mode."""
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int = 2,
+        api_version: str | None = None,
+        backoff: float = 0.5,
+        http_client: httpx.AsyncClient | None = None,
+    ) -> None:
+        super().__init__(api_key, base_url, timeout=timeout, max_retries=max_retries, api_version=api_version, backoff=backoff)
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.AsyncClient(timeout=self.timeout)
+
+    async def aclose(self) -> None:
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def __aenter__(self: T) -> T:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def _send(self, request: httpx.Request, model: str | None, stream: bool) -> httpx.Response:
+        attempt = 0
+        while True:
+            try:
+                response = await self._http.send(request, stream=stream)
+            except httpx.TransportError as exc:
+                error = self._transport_error(exc, model)
+                if attempt < self.max_retries:
+                    await asyncio.sleep(self._delay(attempt, error))
+                    attempt += 1
+                    continue
+                raise error from None
+            if response.status_code < 400:
+                return response
+            if stream:
+                await response.aread()
+                await response.aclose()
+            error = type(self).map_error(response, model=model)
+            if error.retryable and attempt < self.max_retries:
+                await asyncio.sleep(self._delay(attempt, error))
+                attempt += 1
+                continue
+            raise error
+
+    async def _call(self, mode: Mode[T], params: Mapping[str, Any]) -> T:
+        request = self._build(mode, params)
+        response = await self._send(request, _model_of(params), False)
+        return mode.parse_response(response)
+
+    async def _stream(self, mode: ChatMode, params: Mapping[str, Any]) -> AsyncIterator[ChatCompletionChunk]:
+        model = _model_of(params)
+        request = self._build(mode, {**params, "stream": True})
+        response = await self._send(request, model, True)
+        return self._iterate(mode, response, model)
+
+    async def _iterate(
+        self, mode: ChatMode, response: httpx.Response, model: str | None
+    ) -> AsyncIterator[ChatCompletionChunk]:
+        try:
+            async for chunk in mode.aparse_stream(response.aiter_bytes(), model=model):
+                yield chunk
+        except httpx.TransportError as exc:
+            raise self._transport_error(exc, model) from None
+        finally:
+            await response.aclose()

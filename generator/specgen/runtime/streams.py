@@ -1,0 +1,190 @@
+"""Incremental, sans-I/O stream decoders.
+
+Each decoder is fed bytes in chunks of any size and returns the complete frames
+seen so far as ``(event, data)`` pairs of strings; ``close()`` returns what is
+left at the end of the stream.  How the bytes are split never changes the frames.
+"""
+
+from __future__ import annotations
+
+import json
+
+__all__ = ["Frame", "JSONArrayDecoder", "NDJSONDecoder", "SSEDecoder", "StreamDecodeError", "make_decoder"]
+
+Frame = tuple[str, str]
+
+
+class StreamDecodeError(ValueError):
+    """The bytes are not a valid frame of the protocol."""
+
+
+def _split_lines(buf: bytes, final: bool) -> tuple[list[bytes], bytes]:
+    """Split on CRLF, LF or CR; keep the unterminated tail (and a trailing CR, which may precede LF)."""
+    if b"\r" in buf:
+        if buf.endswith(b"\r") and not final:
+            head, tail = buf[:-1], b"\r"
+        else:
+            head, tail = buf, b""
+        head = head.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        lines = head.split(b"\n")
+        rest = lines.pop()
+        return lines, rest + tail
+    lines = buf.split(b"\n")
+    return lines, lines.pop()
+
+
+class SSEDecoder:
+    """Server-sent events (WHATWG): LF/CRLF/CR line ends, comments, multi-line data, event names."""
+
+    __slots__ = ("_buf", "_data", "_event")
+
+    def __init__(self) -> None:
+        self._buf = b""
+        self._event = ""
+        self._data: list[str] = []
+
+    def feed(self, chunk: bytes) -> list[Frame]:
+        buf = self._buf + chunk if self._buf else chunk
+        lines, self._buf = _split_lines(buf, False)
+        return self._lines(lines) if lines else []
+
+    def _lines(self, lines: list[bytes]) -> list[Frame]:
+        out: list[Frame] = []
+        for raw in lines:
+            if not raw:
+                if self._data:
+                    out.append((self._event, "\n".join(self._data)))
+                self._event = ""
+                self._data = []
+                continue
+            if raw[0] == 58:  # b":" comment
+                continue
+            line = raw.decode("utf-8", "replace")
+            name, sep, value = line.partition(":")
+            if sep and value[:1] == " ":
+                value = value[1:]
+            if name == "data":
+                self._data.append(value)
+            elif name == "event":
+                self._event = value
+            # id, retry and unknown fields carry nothing an adapter needs
+        return out
+
+    def close(self) -> list[Frame]:
+        lines, rest = _split_lines(self._buf, True)
+        self._buf = b""
+        if rest:
+            lines.append(rest)
+        out = self._lines(lines)
+        if self._data:  # the last event lacked its blank line: still deliver it
+            out.append((self._event, "\n".join(self._data)))
+            self._data = []
+        return out
+
+
+class NDJSONDecoder:
+    """Newline-delimited JSON: one value per line; blank lines are skipped."""
+
+    __slots__ = ("_buf",)
+
+    def __init__(self) -> None:
+        self._buf = b""
+
+    def feed(self, chunk: bytes) -> list[Frame]:
+        buf = self._buf + chunk if self._buf else chunk
+        lines, self._buf = _split_lines(buf, False)
+        return [("", line.decode("utf-8", "replace")) for line in lines if line.strip()]
+
+    def close(self) -> list[Frame]:
+        lines, rest = _split_lines(self._buf, True)
+        self._buf = b""
+        lines.append(rest)
+        return [("", line.decode("utf-8", "replace")) for line in lines if line.strip()]
+
+
+_WS = " \t\r\n"
+
+
+class JSONArrayDecoder:
+    """A JSON array of objects sent incrementally (``[{...},{...}]``); each element is a frame."""
+
+    __slots__ = ("_buf", "_decoder", "_ended", "_started", "_undecoded")
+
+    def __init__(self) -> None:
+        self._buf = ""
+        self._undecoded = b""
+        self._started = False
+        self._ended = False
+        self._decoder = json.JSONDecoder()
+
+    def feed(self, chunk: bytes) -> list[Frame]:
+        data = self._undecoded + chunk
+        # keep an incomplete UTF-8 sequence for the next chunk
+        try:
+            text = data.decode("utf-8")
+            self._undecoded = b""
+        except UnicodeDecodeError as exc:
+            if exc.start >= len(data) - 3 and exc.reason == "unexpected end of data":
+                text = data[: exc.start].decode("utf-8")
+                self._undecoded = data[exc.start :]
+            else:
+                raise StreamDecodeError(f"invalid UTF-8 in JSON array stream: {exc}") from None
+        self._buf += text
+        return self._drain()
+
+    def _drain(self) -> list[Frame]:
+        out: list[Frame] = []
+        buf = self._buf
+        pos = 0
+        n = len(buf)
+        while True:
+            while pos < n and buf[pos] in _WS:
+                pos += 1
+            if pos >= n:
+                break
+            ch = buf[pos]
+            if not self._started:
+                if ch != "[":
+                    raise StreamDecodeError("JSON array stream does not start with '['")
+                self._started = True
+                pos += 1
+                continue
+            if self._ended:
+                raise StreamDecodeError("data after the end of the JSON array")
+            if ch == ",":
+                pos += 1
+                continue
+            if ch == "]":
+                self._ended = True
+                pos += 1
+                continue
+            if ch not in "{[":
+                raise StreamDecodeError(f"unexpected {ch!r} in JSON array stream")
+            try:
+                _, end = self._decoder.raw_decode(buf, pos)
+            except json.JSONDecodeError:
+                break  # incomplete element: wait for more bytes
+            out.append(("", buf[pos:end]))
+            pos = end
+        self._buf = buf[pos:]
+        return out
+
+    def close(self) -> list[Frame]:
+        out = self._drain()
+        if self._buf.strip() or self._undecoded:
+            raise StreamDecodeError("JSON array stream ended inside an element")
+        return out
+
+    @property
+    def ended(self) -> bool:
+        return self._ended
+
+
+def make_decoder(protocol: str) -> SSEDecoder | NDJSONDecoder | JSONArrayDecoder:
+    if protocol == "sse":
+        return SSEDecoder()
+    if protocol == "ndjson":
+        return NDJSONDecoder()
+    if protocol == "json_array":
+        return JSONArrayDecoder()
+    raise ValueError(f"unknown stream protocol {protocol!r}")
