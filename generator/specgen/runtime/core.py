@@ -7,10 +7,12 @@ generated module passes in the literals it was rendered with.
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
-from collections.abc import Iterable, Mapping
-from typing import Any
+import uuid
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Mapping
+from typing import Any, Protocol
 from urllib.parse import quote
 
 import httpx
@@ -25,6 +27,13 @@ from specgen.runtime.errors import (
     scrub,
 )
 from specgen.runtime.types import ChatCompletionChunk
+
+
+class Decoder(Protocol):
+    def feed(self, chunk: bytes) -> list[tuple[str, str]]: ...
+
+    def close(self) -> list[tuple[str, str]]: ...
+
 
 __all__ = [
     "MISSING",
@@ -349,3 +358,83 @@ def usage_from(obj: Any, fields: tuple[tuple[str, tuple[str, ...]], ...]) -> dic
 
 def as_error(exc: LLMError | BaseException) -> LLMError:
     return exc if isinstance(exc, LLMError) else LLMError(str(exc), provider="unknown")
+
+
+def env(names: tuple[str, ...]) -> str | None:
+    """The first non-empty environment variable of ``names``."""
+    for name in names:
+        value = os.environ.get(name)
+        if value:
+            return value
+    return None
+
+
+def new_id(prefix: str = "chatcmpl-") -> str:
+    """An id for a result the provider gave none."""
+    return prefix + uuid.uuid4().hex[:24]
+
+
+def now() -> int:
+    return int(time.time())
+
+
+_MALFORMED = (KeyError, TypeError, ValueError, IndexError, AttributeError)
+Handler = Callable[[StreamState, str, str], "ChatCompletionChunk | None"]
+
+
+def _decode_error(state: StreamState, exc: BaseException) -> StreamInterruptedError:
+    return StreamInterruptedError(
+        f"malformed stream from {state.provider}: {type(exc).__name__}: {scrub(str(exc))}",
+        provider=state.provider,
+        model=state.model,
+    )
+
+
+def run_stream(
+    chunks: Iterable[bytes], decoder: Decoder, handler: Handler, state: StreamState, terminated: bool
+) -> Iterator[ChatCompletionChunk]:
+    """Feed ``chunks`` through ``decoder`` and ``handler``; stop at the terminator; check completeness."""
+    try:
+        for raw in chunks:
+            for event, data in decoder.feed(raw):
+                chunk = handler(state, event, data)
+                if chunk is not None:
+                    yield chunk
+                if state.done:
+                    return
+        for event, data in decoder.close():
+            chunk = handler(state, event, data)
+            if chunk is not None:
+                yield chunk
+            if state.done:
+                return
+    except LLMError:
+        raise
+    except _MALFORMED as exc:
+        raise _decode_error(state, exc) from None
+    state.check_complete(terminated)
+
+
+async def arun_stream(
+    chunks: AsyncIterable[bytes], decoder: Decoder, handler: Handler, state: StreamState, terminated: bool
+) -> AsyncIterator[ChatCompletionChunk]:
+    """The async twin of :func:`run_stream`."""
+    try:
+        async for raw in chunks:
+            for event, data in decoder.feed(raw):
+                chunk = handler(state, event, data)
+                if chunk is not None:
+                    yield chunk
+                if state.done:
+                    return
+        for event, data in decoder.close():
+            chunk = handler(state, event, data)
+            if chunk is not None:
+                yield chunk
+            if state.done:
+                return
+    except LLMError:
+        raise
+    except _MALFORMED as exc:
+        raise _decode_error(state, exc) from None
+    state.check_complete(terminated)

@@ -11,13 +11,13 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "ERROR_CLASSES",
     "APIConnectionError",
     "APIResponseValidationError",
     "AuthenticationError",
     "BadRequestError",
     "ContentPolicyViolationError",
     "ContextWindowExceededError",
-    "ERROR_CLASSES",
     "InternalServerError",
     "LLMError",
     "NotFoundError",

@@ -11,7 +11,7 @@ import asyncio
 import os
 import random
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any, ClassVar, TypeVar
 
 import httpx
@@ -24,7 +24,6 @@ from specgen.runtime.types import ChatCompletionChunk
 __all__ = ["AsyncClient", "Client"]
 
 T = TypeVar("T")
-MapError = Callable[..., LLMError]
 
 DEFAULT_TIMEOUT = httpx.Timeout(600.0, connect=10.0)
 MAX_RETRY_AFTER = 60.0
@@ -42,7 +41,6 @@ class _BaseClient:
     provider: ClassVar[str] = ""
     api_key_env: ClassVar[tuple[str, ...]] = ()
     base_url_env: ClassVar[tuple[str, ...]] = ()
-    map_error: ClassVar[MapError]
 
     def __init__(
         self,
@@ -62,6 +60,9 @@ class _BaseClient:
         self.backoff = backoff
         self.timeout = DEFAULT_TIMEOUT if timeout is None else timeout
 
+    def _map_error(self, response: httpx.Response, model: str | None) -> LLMError:
+        raise NotImplementedError  # generated subclasses map through the spec's error table
+
     def __repr__(self) -> str:  # never shows the key
         return f"{type(self).__name__}(provider={self.provider!r}, base_url={self.base_url!r})"
 
@@ -72,8 +73,9 @@ class _BaseClient:
 
     def _delay(self, attempt: int, error: LLMError) -> float:
         if error.retry_after is not None:
-            return min(error.retry_after, MAX_RETRY_AFTER)
-        return min(self.backoff * (2**attempt), 8.0) * (0.75 + random.random() / 2)
+            return float(min(error.retry_after, MAX_RETRY_AFTER))
+        base: float = min(self.backoff * float(2**attempt), 8.0)
+        return base * (0.75 + random.random() / 2)
 
     def _transport_error(self, exc: httpx.TransportError, model: str | None) -> LLMError:
         if isinstance(exc, httpx.TimeoutException):
@@ -133,7 +135,7 @@ class Client(_BaseClient):
             if stream:
                 response.read()
                 response.close()
-            error = type(self).map_error(response, model=model)
+            error = self._map_error(response, model)
             if error.retryable and attempt < self.max_retries:
                 time.sleep(self._delay(attempt, error))
                 attempt += 1
@@ -205,7 +207,7 @@ class AsyncClient(_BaseClient):
             if stream:
                 await response.aread()
                 await response.aclose()
-            error = type(self).map_error(response, model=model)
+            error = self._map_error(response, model)
             if error.retryable and attempt < self.max_retries:
                 await asyncio.sleep(self._delay(attempt, error))
                 attempt += 1

@@ -1,0 +1,1 @@
+"""The compiler: ProviderSpec → Python adapter modules."""

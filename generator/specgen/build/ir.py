@@ -1,0 +1,416 @@
+"""The render-ready view of a resolved spec: everything a template needs, precomputed.
+
+Spec strings stay plain Python values here; templates place them only through
+the ``lit``/``ident``/``comment`` filters (see :mod:`specgen.build.literals`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from specgen.spec.loader import Node
+from specgen.spec.resolve import ResolvedSpec, ll
+
+TEMPLATE_PART = re.compile(r"\{([a-z][a-z0-9_]*)\}")
+
+Path = tuple[str, ...]
+
+
+def split_path(text: str) -> Path:
+    return tuple(text.split("."))
+
+
+@dataclass
+class ParamIR:
+    name: str
+    where: str
+    kind: str  # map | drop | refuse
+    to: Path = ()
+    location: str = "body"  # body | query
+    transform: str | None = None
+    has_default: bool = False
+    default: Any = None
+    required: bool = False
+    range: tuple[Any, Any] | None = None
+    enum: list[Any] | None = None
+    merge: bool = False
+
+
+@dataclass
+class RuleIR:
+    var: str
+    where: str
+    patterns: list[str]
+    drop: list[str]
+    refuse: list[str]
+    rename: list[tuple[str, str]]
+
+
+@dataclass
+class EventIR:
+    key: str
+    where: str
+    parts: tuple[str, ...]
+    ignore: bool = False
+    content: Path | None = None
+    reasoning: Path | None = None
+    tool_key: Path | None = None
+    tool_id: Path | None = None
+    tool_name: Path | None = None
+    tool_args: Path | None = None
+    has_tool: bool = False
+    finish: Path | None = None
+    usage: list[tuple[str, Path]] = field(default_factory=list)
+    id: Path | None = None
+    model: Path | None = None
+    raise_error: bool = False
+    end: bool = False
+
+    @property
+    def emits(self) -> bool:
+        return bool(self.content or self.reasoning or self.has_tool or self.finish)
+
+
+@dataclass
+class StreamIR:
+    where: str
+    protocol: str
+    decoder: str
+    flag: Path | None
+    flag_when_off: bool
+    path_expr: str | None
+    path_vars: list[str]
+    query: list[tuple[str, str]] | None
+    terminator: str | None
+    format: str | None
+    error_key: Path | None
+    dispatch: list[list[Path] | str]
+    events: list[EventIR]
+    unknown: str
+    terminated: bool
+    passthrough: bool
+
+
+@dataclass
+class ModeIR:
+    name: str
+    where: str
+    format: str
+    method: str
+    path_expr: str
+    path_vars: list[str]
+    query: list[tuple[str, str]]
+    model_field: Path
+    unsupported: str
+    aliases: list[tuple[str, str, str]]
+    params: list[ParamIR]
+    rules: list[RuleIR]
+    response_where: str
+    id_path: Path | None
+    model_path: Path | None
+    created_path: Path | None
+    finish_where: str
+    finish_from: Path | None
+    finish_map: dict[str, str]
+    finish_default: str | None
+    finish_tool_calls: bool
+    usage: list[tuple[str, Path]]
+    usage_declared: bool
+    stream: StreamIR | None
+
+    @property
+    def all_path_vars(self) -> list[str]:
+        extra = self.stream.path_vars if self.stream else []
+        return list(dict.fromkeys([*self.path_vars, *extra]))
+
+
+@dataclass
+class ErrorRowIR:
+    where: str
+    statuses: list[int]
+    code: str | None
+    match: str | None
+    cls: str
+    retry: bool
+
+
+@dataclass
+class ProviderIR:
+    name: str
+    display: str
+    display_name: str
+    docs: list[str]
+    default_base_url: str | None
+    api_key_env: list[str]
+    base_url_env: list[str]
+    model_prefix: str | None
+    auth_where: str
+    auth_type: str
+    auth_header: str | None
+    auth_query: str | None
+    auth_prefix: str
+    auth_required: bool
+    headers: list[tuple[str, str]]
+    versions_where: str | None
+    version_default: str | None
+    version_env: list[str]
+    version_overrides: list[tuple[str, list[str], str, str]]
+    path_params: list[tuple[str, list[str], str | None]]
+    error_message_paths: list[Path]
+    error_code_paths: list[Path]
+    error_rows: list[ErrorRowIR]
+    modes: list[ModeIR]
+    models: list[dict[str, Any]]
+    patterns: list[tuple[str, list[str]]]
+    wire_types: str = ""
+    decoders: list[str] = field(default_factory=list)
+    uses_transforms: bool = False
+
+    def mode(self, name: str) -> ModeIR | None:
+        return next((m for m in self.modes if m.name == name), None)
+
+
+def _where(node: Node, key: str | None = None) -> str:
+    loc = node.where(key) if key is not None else node.loc
+    return f"{loc.file}:{loc.line}"
+
+
+def path_expression(template: str) -> tuple[str, list[str]]:
+    """``/{api_version}/models/{model}:x`` → a Python expression over quoted locals, and its variables."""
+    from specgen.build.literals import lit
+
+    pieces: list[str] = []
+    names: list[str] = []
+    pos = 0
+    for m in TEMPLATE_PART.finditer(template):
+        if m.start() > pos:
+            pieces.append(lit(template[pos : m.start()]))
+        var = m.group(1)
+        names.append(var)
+        pieces.append(f"_rt.path_quote(v_{var})")
+        pos = m.end()
+    if pos < len(template):
+        pieces.append(lit(template[pos:]))
+    return (" + ".join(pieces) or "''"), names
+
+
+def _query(node: Node | None) -> list[tuple[str, str]]:
+    return [(k, v) for k, v in (node or {}).items()]
+
+
+def build_ir(spec: ResolvedSpec) -> ProviderIR:
+    d = spec.data
+    patterns: list[tuple[str, list[str]]] = []
+
+    def pattern_var(pats: Any) -> str:
+        var = f"_MODELS_{len(patterns)}"
+        patterns.append((var, [str(p) for p in ll(pats)]))
+        return var
+
+    env = d.get("env") or {}
+    auth = d.get("auth") or Node(d.loc)
+    auth_type = auth.get("type", "none")
+    api_key_env = [str(x) for x in ll(auth.get("env")) + ll(env.get("api_key"))]
+    naming = d.get("model_naming")
+    prefix = naming.split("<model>", 1)[0] if naming else None
+
+    versions = d.get("api_versions")
+    overrides = []
+    if versions:
+        for o in versions.get("overrides") or ():
+            overrides.append((pattern_var(o["models"]), [str(p) for p in ll(o["models"])], str(o["version"]), _where(o)))
+
+    errors = d.get("errors") or Node(d.loc)
+    rows = []
+    for row in errors.get("table") or ():
+        rows.append(
+            ErrorRowIR(
+                where=_where(row),
+                statuses=[int(s) for s in ll(row.get("status"))],
+                code=row.get("code"),
+                match=row.get("match"),
+                cls=str(row["raise"]),
+                retry=bool(row.get("retry", False)),
+            )
+        )
+
+    modes: list[ModeIR] = []
+    for mode_name, mode in (d.get("modes") or {}).items():
+        modes.append(_mode_ir(mode_name, mode, d["modes"], pattern_var))
+
+    models = []
+    for m in (d.get("models") or {}).get("known") or ():
+        models.append(dict(m))
+
+    docs = [str(x) for x in ll(d.get("docs"))]
+    ir = ProviderIR(
+        name=spec.name,
+        display=spec.display,
+        display_name=str(d.get("display_name") or spec.name),
+        docs=docs,
+        default_base_url=d.get("base_url"),
+        api_key_env=api_key_env,
+        base_url_env=[str(x) for x in ll(env.get("base_url"))],
+        model_prefix=prefix or None,
+        auth_where=_where(d, "auth") if "auth" in d else _where(d),
+        auth_type=auth_type,
+        auth_header=auth.get("header"),
+        auth_query=auth.get("query"),
+        auth_prefix=str(auth.get("prefix", "")),
+        auth_required=bool(auth.get("required", auth_type != "none")),
+        headers=[(k, v) for k, v in (d.get("headers") or {}).items()],
+        versions_where=_where(d, "api_versions") if versions else None,
+        version_default=versions.get("default") if versions else None,
+        version_env=[str(x) for x in ll(versions.get("env"))] if versions else [],
+        version_overrides=overrides,
+        path_params=[(k, [str(x) for x in ll(v.get("env"))], v.get("default")) for k, v in (d.get("path_params") or {}).items()],
+        error_message_paths=[split_path(p) for p in ll(errors.get("message"))] or [("error", "message"), ("error",), ("message",)],
+        error_code_paths=[split_path(p) for p in ll(errors.get("code"))],
+        error_rows=rows,
+        modes=modes,
+        models=models,
+        patterns=patterns,
+    )
+    ir.decoders = sorted({m.stream.decoder for m in modes if m.stream})
+    ir.uses_transforms = any(prm.transform for m in modes for prm in m.params)
+    return ir
+
+
+def _mode_ir(name: str, mode: Node, parent: Node, pattern_var: Any) -> ModeIR:
+    endpoint = mode.get("endpoint") or Node(mode.loc)
+    path_expr, path_vars = path_expression(str(endpoint["path"]))
+    params: list[ParamIR] = []
+    aliases: list[tuple[str, str, str]] = []
+    node_params = mode.get("params") or Node(mode.loc)
+    for pname, p in node_params.items():
+        where = _where(node_params, pname)
+        if "alias" in p:
+            aliases.append((pname, str(p["alias"]), where))
+            continue
+        if "unsupported" in p:
+            params.append(ParamIR(pname, where, kind=str(p["unsupported"])))
+            continue
+        rng = p.get("range")
+        params.append(
+            ParamIR(
+                pname,
+                where,
+                kind="map",
+                to=split_path(str(p.get("to", pname))),
+                location=str(p.get("in", "body")),
+                transform=p.get("transform"),
+                has_default="default" in p,
+                default=p.get("default"),
+                required=bool(p.get("required", False)),
+                range=(rng[0], rng[1]) if rng else None,
+                enum=list(p["enum"]) if "enum" in p else None,
+                merge=bool(p.get("merge", False)),
+            )
+        )
+    rules = []
+    for rule in mode.get("model_rules") or ():
+        rules.append(
+            RuleIR(
+                var=pattern_var(rule["models"]),
+                where=_where(rule),
+                patterns=[str(x) for x in ll(rule["models"])],
+                drop=[str(x) for x in rule.get("drop") or ()],
+                refuse=[str(x) for x in rule.get("refuse") or ()],
+                rename=[(k, str(v)) for k, v in (rule.get("rename") or {}).items()],
+            )
+        )
+    response = mode.get("response") or Node(mode.loc)
+    finish = response.get("finish_reason") or Node(response.loc)
+    usage = [(k, split_path(v)) for k, v in (response.get("usage") or {}).items()]
+    stream_node = mode.get("stream")
+    stream = _stream_ir(stream_node, bool(finish.get("map"))) if stream_node is not None else None
+    fmt = str(mode.get("format", "openai"))
+    if stream is not None and stream.format == "openai" and (finish.get("map") or usage):
+        stream.passthrough = False
+    return ModeIR(
+        name=name,
+        where=_where(parent, name),
+        format=fmt,
+        method=str(endpoint.get("method", "POST")),
+        path_expr=path_expr,
+        path_vars=path_vars,
+        query=_query(endpoint.get("query")),
+        model_field=split_path(str(mode.get("model_field", "model"))) if mode.get("model_field", "model") else (),
+        unsupported=str(mode.get("unsupported", "refuse")),
+        aliases=aliases,
+        params=params,
+        rules=rules,
+        response_where=_where(mode, "response") if "response" in mode else _where(mode),
+        id_path=split_path(response["id"]) if "id" in response else (("id",) if fmt == "openai" else None),
+        model_path=split_path(response["model"]) if "model" in response else ("model",),
+        created_path=split_path(response["created"]) if "created" in response else (("created",) if fmt == "openai" else None),
+        finish_where=_where(response, "finish_reason") if "finish_reason" in response else _where(mode),
+        finish_from=split_path(finish["from"]) if "from" in finish else (("finish_reason",) if fmt == "openai" else None),
+        finish_map={str(k): str(v) for k, v in (finish.get("map") or {}).items()},
+        finish_default=finish.get("default"),
+        finish_tool_calls="tool_calls" in finish,
+        usage=usage,
+        usage_declared="usage" in response,
+        stream=stream,
+    )
+
+
+_DECODERS = {"sse": "SSEDecoder", "ndjson": "NDJSONDecoder", "json_array": "JSONArrayDecoder"}
+
+
+def _stream_ir(s: Node, has_finish_map: bool) -> StreamIR:
+    endpoint = s.get("endpoint") or {}
+    path_expr, path_vars = path_expression(str(endpoint["path"])) if "path" in endpoint else (None, [])
+    dispatch: list[list[Path] | str] = []
+    for level in s.get("dispatch") or ():
+        if level == "$event":
+            dispatch.append("$event")
+        else:
+            dispatch.append([split_path(p) for p in ll(level)])
+    events: list[EventIR] = []
+    ev_node = s.get("events") or Node(s.loc)
+    for key, action in ev_node.items():
+        ev = EventIR(key=key, where=_where(ev_node, key), parts=tuple(key.split("/")))
+        if action == "ignore":
+            ev.ignore = True
+        else:
+            ev.content = split_path(action["content"]) if "content" in action else None
+            ev.reasoning = split_path(action["reasoning"]) if "reasoning" in action else None
+            tc = action.get("tool_call")
+            if tc is not None:
+                ev.has_tool = True
+                ev.tool_key = split_path(tc["key"]) if "key" in tc else None
+                ev.tool_id = split_path(tc["id"]) if "id" in tc else None
+                ev.tool_name = split_path(tc["name"]) if "name" in tc else None
+                ev.tool_args = split_path(tc["arguments"]) if "arguments" in tc else None
+            ev.finish = split_path(action["finish_reason"]) if "finish_reason" in action else None
+            ev.usage = [(k, split_path(v)) for k, v in (action.get("usage") or {}).items()]
+            ev.id = split_path(action["id"]) if "id" in action else None
+            ev.model = split_path(action["model"]) if "model" in action else None
+            ev.raise_error = action.get("raise") == "error"
+            ev.end = bool(action.get("end", False))
+        events.append(ev)
+    # more specific keys first, then spec order
+    events.sort(key=lambda e: -len(e.parts) if e.key != "*" else 1)
+    terminated = "terminator" in s or any(e.end for e in events)
+    fmt = s.get("format")
+    return StreamIR(
+        where=f"{s.loc.file}:{s.loc.line}",
+        protocol=str(s["protocol"]),
+        decoder=_DECODERS.get(str(s["protocol"]), "SSEDecoder"),
+        flag=split_path(s["flag"]) if "flag" in s else None,
+        flag_when_off=bool(s.get("flag_when_off", False)),
+        path_expr=path_expr,
+        path_vars=path_vars,
+        query=_query(endpoint.get("query")) if "query" in endpoint else None,
+        terminator=s.get("terminator"),
+        format=fmt,
+        error_key=split_path(s["error_key"]) if "error_key" in s else None,
+        dispatch=dispatch,
+        events=events,
+        unknown=str(s.get("unknown", "ignore")),
+        terminated=terminated,
+        passthrough=fmt == "openai" and not has_finish_map,
+    )

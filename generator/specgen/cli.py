@@ -1,0 +1,117 @@
+"""The ``specgen`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from specgen.resources import builtin_specs_dir, schema_path
+from specgen.spec.errors import SpecErrors
+
+EXIT_OK, EXIT_STALE, EXIT_SPEC = 0, 1, 2
+
+
+def _default_specs() -> Path:
+    local = Path("specs")
+    return local if local.is_dir() and any(local.glob("*.yaml")) else builtin_specs_dir()
+
+
+def _default_out() -> Path:
+    return Path("generated") / "specgen_providers"
+
+
+def _report(errors: SpecErrors) -> int:
+    for err in errors.errors:
+        print(str(err), file=sys.stderr)
+    n = len(errors.errors)
+    print(f"specgen: {n} error{'s' if n != 1 else ''}; nothing was written", file=sys.stderr)
+    return EXIT_SPEC
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from specgen.spec.resolve import load_specs
+
+    specs_dir = Path(args.specs) if args.specs else _default_specs()
+    files = [Path(f) for f in args.files] or None
+    if files:
+        specs_dir = files[0].parent
+    try:
+        specs = load_specs(specs_dir, files=files)
+    except SpecErrors as errors:
+        return _report(errors)
+    print(f"ok: {len(specs)} spec{'s' if len(specs) != 1 else ''} valid")
+    return EXIT_OK
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from specgen.build.compiler import build
+
+    specs_dir = Path(args.specs) if args.specs else _default_specs()
+    out = Path(args.out) if args.out else _default_out()
+    try:
+        result = build(
+            specs_dir,
+            out,
+            only=args.only or None,
+            check=args.check,
+            templates=Path(args.templates) if args.templates else None,
+            force=args.force,
+        )
+    except SpecErrors as errors:
+        return _report(errors)
+    if args.check:
+        if result.stale:
+            sys.stdout.write(result.stale_diff)
+            print(f"specgen: {out} is stale or was edited by hand; run `specgen build`", file=sys.stderr)
+            return EXIT_STALE
+        print(f"ok: {out} matches the specs")
+        return EXIT_OK
+    for name in result.written:
+        print(f"rebuilt {out / name}")
+    for name in result.removed:
+        print(f"removed {out / name} (its spec is gone)")
+    print(f"{len(result.written)} written, {len(result.unchanged)} unchanged, {len(result.removed)} removed")
+    return EXIT_OK
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    print(schema_path().read_text(encoding="utf-8"), end="")
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="specgen", description="Compile ProviderSpec YAML into LLM provider adapters.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("validate", help="check specs (schema + semantic checks)")
+    p.add_argument("files", nargs="*", help="spec files (default: every spec in --specs)")
+    p.add_argument("--specs", help="specs folder (default: ./specs, else the built-in specs)")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("build", help="render specs into adapter modules")
+    p.add_argument("--specs", help="specs folder (default: ./specs, else the built-in specs)")
+    p.add_argument("--out", help="output package folder (default: generated/specgen_providers)")
+    p.add_argument("--only", nargs="+", metavar="NAME", help="build only these providers")
+    p.add_argument("--check", action="store_true", help="write nothing; exit 1 with a diff if the output is stale")
+    p.add_argument("--templates", help="a folder of templates overriding the built-in ones, one file at a time")
+    p.add_argument("--force", action="store_true", help="re-render even unchanged inputs")
+    p.set_defaults(func=cmd_build)
+
+    p = sub.add_parser("schema", help="print the ProviderSpec JSON Schema")
+    p.set_defaults(func=cmd_schema)
+
+    from specgen.conform.cli import add_conform_parser
+
+    add_conform_parser(sub)
+
+    args = parser.parse_args(argv)
+    try:
+        result: int = args.func(args)
+    except KeyboardInterrupt:
+        return 130
+    return result
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""The conformance runner: drives generated adapters against loopback fakes of providers."""

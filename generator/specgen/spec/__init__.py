@@ -1,0 +1,1 @@
+"""The ProviderSpec language: JSON Schema, a position-keeping loader, ``extends``, semantic checks."""

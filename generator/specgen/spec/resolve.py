@@ -1,0 +1,328 @@
+"""Find spec files, resolve ``extends``, validate against the schema, run the semantic checks."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from specgen.resources import builtin_specs_dir, schema_path
+from specgen.runtime.errors import ERROR_CLASSES
+from specgen.runtime.formats import FORMATS, STREAM_FORMATS
+from specgen.runtime.transforms import TRANSFORMS
+from specgen.spec.errors import Location, SpecError, SpecErrors
+from specgen.spec.loader import Node, NodeList, load_yaml, location_of
+
+__all__ = ["ResolvedSpec", "load_specs", "spec_files"]
+
+SUPPORTED_PROTOCOLS = {"sse", "ndjson", "json_array"}
+TEMPLATE_VAR = re.compile(r"\{([^{}]*)\}")
+IDENT = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+@dataclass
+class ResolvedSpec:
+    name: str
+    file: Path  # the provider's own spec file
+    display: str  # how errors and generated headers name it: "specs/x.yaml"
+    data: Node  # merged and validated
+    sources: list[Path]  # this file and every file it extends, child first
+
+
+def spec_files(specs_dir: Path) -> list[Path]:
+    return sorted(p for p in specs_dir.glob("*.yaml") if p.is_file())
+
+
+def display_name(path: Path, specs_dir: Path | None = None) -> str:
+    """``specs/x.yaml``: the folder name and the file name, never an absolute path."""
+    folder = (specs_dir or path.parent).name or "specs"
+    return f"{folder}/{path.name}"
+
+
+@lru_cache(maxsize=1)
+def _validator() -> Any:
+    import jsonschema
+
+    schema = json.loads(schema_path().read_text(encoding="utf-8"))
+    return jsonschema.Draft202012Validator(schema)
+
+
+class _Loader:
+    def __init__(self, specs_dir: Path) -> None:
+        self.specs_dir = specs_dir
+        self.raw: dict[Path, Any] = {}
+        self.merged: dict[Path, tuple[Node, list[Path]]] = {}
+
+    def display(self, path: Path) -> str:
+        if path.parent == self.specs_dir:
+            return display_name(path, self.specs_dir)
+        return display_name(path)  # a built-in base: "specs/openai.yaml"
+
+    def load_raw(self, path: Path) -> Node:
+        if path not in self.raw:
+            data = load_yaml(path, self.display(path))
+            if not isinstance(data, Node):
+                raise SpecError(getattr(data, "loc", Location(self.display(path), 1, 1)), "a spec must be a mapping")
+            self.raw[path] = data
+        result: Node = self.raw[path]
+        return result
+
+    def find_base(self, name: str, child: Path) -> Path | None:
+        for folder in (child.parent, self.specs_dir, builtin_specs_dir()):
+            candidate = folder / f"{name}.yaml"
+            if candidate.is_file() and candidate.resolve() != child.resolve():
+                return candidate
+        return None
+
+    def resolve(self, path: Path, stack: tuple[Path, ...] = ()) -> tuple[Node, list[Path]]:
+        if path in self.merged:
+            return self.merged[path]
+        raw = self.load_raw(path)
+        base_name = raw.get("extends")
+        if base_name is None:
+            result = (raw, [path])
+        else:
+            if not isinstance(base_name, str) or not IDENT.match(base_name):
+                raise SpecError(raw.where_value("extends"), f"extends must name a spec, got {base_name!r}")
+            base = self.find_base(base_name, path)
+            if base is None:
+                raise SpecError(raw.where_value("extends"), f"extends: no spec named {base_name!r} here or among the built-in specs")
+            if base in stack or base == path:
+                chain = " -> ".join(p.stem for p in (*stack, path, base))
+                raise SpecError(raw.where_value("extends"), f"extends cycle: {chain}")
+            parent, parent_sources = self.resolve(base, (*stack, path))
+            result = (_merge(parent, raw), [path, *parent_sources])
+        self.merged[path] = result
+        return result
+
+
+def _merge(parent: Any, child: Any) -> Any:
+    """Child over parent: mappings merge, lists and scalars replace, ``null`` removes an inherited entry."""
+    if not (isinstance(parent, Node) and isinstance(child, Node)):
+        return _strip_nulls(child)
+    out = Node(child.loc)
+    for key, value in parent.items():
+        out[key] = value
+        out.key_locs[key] = parent.where(key)
+        out.value_locs[key] = parent.where_value(key)
+    for key, value in child.items():
+        if value is None:
+            out.pop(key, None)
+            continue
+        out[key] = _merge(out[key], value) if key in out else _strip_nulls(value)
+        out.key_locs[key] = child.where(key)
+        out.value_locs[key] = child.where_value(key)
+    return out
+
+
+def _strip_nulls(value: Any) -> Any:
+    if isinstance(value, Node):
+        out = Node(value.loc)
+        for key, item in value.items():
+            if item is not None:
+                out[key] = _strip_nulls(item)
+                out.key_locs[key] = value.where(key)
+                out.value_locs[key] = value.where_value(key)
+        return out
+    return value
+
+
+def load_specs(specs_dir: Path, only: list[str] | None = None, files: list[Path] | None = None) -> list[ResolvedSpec]:
+    """Load, merge, validate and check specs; raise :class:`SpecErrors` listing every problem."""
+    loader = _Loader(specs_dir)
+    paths = files if files is not None else spec_files(specs_dir)
+    if only:
+        wanted = set(only)
+        paths = [p for p in paths if p.stem in wanted]
+        missing = wanted - {p.stem for p in paths}
+        if missing:
+            raise SpecErrors([SpecError(Location(display_name(specs_dir / f"{m}.yaml", specs_dir), 1, 1), "no such spec") for m in sorted(missing)])
+    errors: list[SpecError] = []
+    specs: list[ResolvedSpec] = []
+    for path in paths:
+        try:
+            data, sources = loader.resolve(path)
+            raw = loader.load_raw(path)
+            problems = _schema_errors(data)
+            if not problems:
+                problems = check(data, raw, path.stem)
+            if problems:
+                errors.extend(problems)
+                continue
+            specs.append(ResolvedSpec(str(data["name"]), path, loader.display(path), data, sources))
+        except SpecError as exc:
+            errors.append(exc)
+    if errors:
+        raise SpecErrors(errors)
+    names: dict[str, ResolvedSpec] = {}
+    for spec in specs:
+        if spec.name in names:
+            errors.append(SpecError(spec.data.where_value("name"), f"two specs are named {spec.name!r}"))
+        names[spec.name] = spec
+    if errors:
+        raise SpecErrors(errors)
+    return specs
+
+
+def _schema_errors(data: Node) -> list[SpecError]:
+    out: list[SpecError] = []
+    for err in _validator().iter_errors(data):
+        path = list(err.absolute_path)
+        loc = location_of(data, path)
+        where = ".".join(str(p) for p in path) or "(top level)"
+        message = err.message
+        if err.validator == "additionalProperties":
+            extra = [k for k in err.instance if k not in err.schema.get("properties", {})] if isinstance(err.instance, dict) else []
+            if extra and isinstance(err.instance, Node):
+                loc = err.instance.where(extra[0])
+                message = f"unknown key {extra[0]!r} (a typo?)"
+        elif err.validator in ("oneOf", "anyOf") and err.context:
+            best = min(err.context, key=lambda e: len(list(e.absolute_path)))
+            message = best.message
+        out.append(SpecError(loc, f"{where}: {message}"))
+    return out
+
+
+def _ll(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list) else [value]
+
+
+def check(data: Any, raw: Any, stem: str) -> list[SpecError]:
+    """Semantic checks that the JSON Schema cannot express."""
+    errs: list[SpecError] = []
+
+    def err(loc: Location, msg: str) -> None:
+        errs.append(SpecError(loc, msg))
+
+    if "name" not in raw:
+        err(raw.loc, "every spec names itself (name:), even one that extends another")
+    elif data["name"] != stem:
+        err(data.where_value("name"), f"name {data['name']!r} must match the file name {stem!r}")
+    import keyword
+
+    if keyword.iskeyword(str(data.get("name"))):
+        err(data.where_value("name"), f"name {data['name']!r} is a Python keyword")
+
+    auth = data.get("auth") or {}
+    kind = auth.get("type", "none")
+    if kind == "header" and "header" not in auth:
+        err(data.where("auth"), "auth type 'header' needs header: NAME")
+    if kind == "query" and "query" not in auth:
+        err(data.where("auth"), "auth type 'query' needs query: NAME")
+    if kind == "sigv4":
+        err(data.where("auth"), "auth type 'sigv4' has no runtime support yet")
+
+    path_params = set((data.get("path_params") or {}).keys())
+    has_versions = "api_versions" in data
+
+    def check_template(node: Any, key: str, text: str) -> None:
+        for var in TEMPLATE_VAR.findall(text):
+            if var == "model" or (var == "api_version" and has_versions) or var in path_params:
+                continue
+            if var == "api_version":
+                err(node.where_value(key), "path uses {api_version} but the spec has no api_versions")
+            elif not IDENT.match(var):
+                err(node.where_value(key), f"bad path-template variable {{{var}}}")
+            else:
+                err(node.where_value(key), f"path-template variable {{{var}}} has no source (add it to path_params)")
+        stripped = TEMPLATE_VAR.sub("", text)
+        if "{" in stripped or "}" in stripped:
+            err(node.where_value(key), "unbalanced braces in path template")
+
+    for row_i, row in enumerate((data.get("errors") or {}).get("table") or ()):
+        cls = row.get("raise")
+        if cls not in ERROR_CLASSES:
+            err(row.where_value("raise"), f"unknown error class {cls!r}; known: {', '.join(sorted(ERROR_CLASSES))}")
+        if "status" not in row and "code" not in row and "match" not in row:
+            err(data["errors"]["table"].where(row_i), "an error row needs status, code or match")
+
+    modes: Any = data.get("modes") or {}
+    if not modes:
+        err(data.loc, "a spec declares at least one mode")
+    for mode_name, mode in modes.items():
+        formats = FORMATS.get(mode_name)
+        if not formats:
+            err(modes.where(mode_name), f"mode {mode_name!r} has no runtime support yet (supported: {', '.join(sorted(FORMATS))})")
+            continue
+        fmt = mode.get("format", "openai")
+        if fmt not in formats:
+            err(mode.where_value("format") if "format" in mode else mode.loc, f"unknown {mode_name} format {fmt!r}; known: {', '.join(sorted(formats))}")
+        endpoint = mode.get("endpoint") or {}
+        if "path" not in endpoint:
+            err(mode.where("endpoint") if "endpoint" in mode else mode.loc, f"mode {mode_name!r} needs endpoint.path")
+        else:
+            check_template(endpoint, "path", endpoint["path"])
+        for qk, qv in (endpoint.get("query") or {}).items():
+            check_template(endpoint["query"], qk, qv)
+        params: Any = mode.get("params") or {}
+        targets: dict[tuple[str, ...], tuple[str, bool]] = {}
+        for pname, param in params.items():
+            if "transform" in param and param["transform"] not in TRANSFORMS:
+                err(param.where_value("transform"), f"unknown transform {param['transform']!r}; known: {', '.join(sorted(TRANSFORMS))}")
+            if "alias" in param:
+                target = param["alias"]
+                if target not in params or "alias" in params[target]:
+                    err(param.where_value("alias"), f"alias {target!r} is not a mapped param of this mode")
+                if set(param) - {"alias"}:
+                    err(param.where("alias"), "an alias param takes no other settings")
+                continue
+            if "unsupported" in param:
+                if set(param) - {"unsupported"}:
+                    err(param.where("unsupported"), "an unsupported param takes no other settings")
+                continue
+            if param.get("in") == "query":
+                continue
+            path = tuple(str(param.get("to", pname)).split("."))
+            merge = bool(param.get("merge"))
+            for other, (oname, omerge) in targets.items():
+                short = min(len(other), len(path))
+                if other[:short] == path[:short] and not (other == path and merge and omerge):
+                    err(param.where("to") if "to" in param else params.where(pname), f"param {pname!r} and param {oname!r} both write {'.'.join(path)!r}")
+            targets[path] = (pname, merge)
+            if "range" in param:
+                lo, hi = param["range"]
+                if lo is not None and hi is not None and lo > hi:
+                    err(param.where_value("range"), "range is empty (low > high)")
+        model_field = mode.get("model_field", "model")
+        if model_field:
+            mpath = tuple(model_field.split("."))
+            for other, (oname, _) in targets.items():
+                short = min(len(other), len(mpath))
+                if other[:short] == mpath[:short]:
+                    err(params.where(oname), f"param {oname!r} writes over the model field {model_field!r}")
+        stream = mode.get("stream")
+        if stream is not None:
+            if mode_name != "chat":
+                err(mode.where("stream"), "only chat streams for now")
+            proto = stream["protocol"]
+            if proto not in SUPPORTED_PROTOCOLS:
+                err(stream.where_value("protocol"), f"stream protocol {proto!r} has no runtime decoder yet")
+            if "path" in (stream.get("endpoint") or {}):
+                check_template(stream["endpoint"], "path", stream["endpoint"]["path"])
+            has_fmt, has_events = "format" in stream, "events" in stream
+            if has_fmt == has_events:
+                err(stream.loc, "a stream declares either format (whole response objects) or events (an event table), not both")
+            if has_fmt and stream["format"] not in STREAM_FORMATS:
+                err(stream.where_value("format"), f"unknown stream format {stream['format']!r}; known: {', '.join(sorted(STREAM_FORMATS))}")
+            if has_events and "dispatch" not in stream:
+                err(stream.where("events"), "an event table needs dispatch: [field, subfield]")
+            if has_events:
+                depth = len(stream.get("dispatch") or ())
+                for ev in stream["events"]:
+                    if ev.count("/") + 1 > depth and ev != "*":
+                        err(stream["events"].where(ev), f"event key {ev!r} has more parts than dispatch has fields")
+                if "$event" in (stream.get("dispatch") or ()) and proto != "sse":
+                    err(stream.where_value("dispatch"), "$event (the SSE event name) needs protocol sse")
+    return errs
+
+
+def ll(value: Any) -> list[Any]:
+    return _ll(value)
+
+
+__all__ += ["NodeList", "ll"]
