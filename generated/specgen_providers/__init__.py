@@ -5,5 +5,12 @@ Importing this package imports no adapter; each module is loaded on first use.
 """
 
 PROVIDERS: tuple[str, ...] = (
+    'anthropic',
+    'deepseek',
+    'gemini',
+    'groq',
+    'litellm_proxy',
+    'ollama',
     'openai',
+    'openrouter',
 )

@@ -26,7 +26,7 @@ __all__ = [
     "Client",
     'chat',
     'embeddings',
-    "map_error",
+    'map_error',
 ]
 
 PROVIDER = 'openai'

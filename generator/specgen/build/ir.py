@@ -167,6 +167,8 @@ class ProviderIR:
     wire_types: str = ""
     decoders: list[str] = field(default_factory=list)
     uses_transforms: bool = False
+    mode_classes: list[str] = field(default_factory=list)
+    result_types: list[str] = field(default_factory=list)
 
     def mode(self, name: str) -> ModeIR | None:
         return next((m for m in self.modes if m.name == name), None)
@@ -275,6 +277,12 @@ def build_ir(spec: ResolvedSpec) -> ProviderIR:
     )
     ir.decoders = sorted({m.stream.decoder for m in modes if m.stream})
     ir.uses_transforms = any(prm.transform for m in modes for prm in m.params)
+    names = {m.name for m in modes}
+    ir.mode_classes = [c for c, n in (("ChatMode", "chat"), ("EmbeddingsMode", "embeddings")) if n in names]
+    ir.result_types = sorted(
+        (["ChatCompletion", "ChatCompletionChunk"] if "chat" in names else [])
+        + (["EmbeddingResponse"] if "embeddings" in names else [])
+    )
     return ir
 
 
@@ -290,7 +298,7 @@ def _mode_ir(name: str, mode: Node, parent: Node, pattern_var: Any) -> ModeIR:
             aliases.append((pname, str(p["alias"]), where))
             continue
         if "unsupported" in p:
-            params.append(ParamIR(pname, where, kind=str(p["unsupported"])))
+            params.append(ParamIR(pname, where, kind=str(p["unsupported"]), enum=list(p["enum"]) if "enum" in p else None))
             continue
         rng = p.get("range")
         params.append(

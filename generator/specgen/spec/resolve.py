@@ -99,9 +99,16 @@ class _Loader:
         return result
 
 
-def _merge(parent: Any, child: Any) -> Any:
+def _replaces_whole(path: tuple[str, ...]) -> bool:
+    """One param's declaration (or one stream event's) replaces the inherited one instead of merging."""
+    return len(path) == 4 and path[0] == "modes" and path[2] == "params" or (
+        len(path) == 5 and path[0] == "modes" and path[2] == "stream" and path[3] == "events"
+    )
+
+
+def _merge(parent: Any, child: Any, path: tuple[str, ...] = ()) -> Any:
     """Child over parent: mappings merge, lists and scalars replace, ``null`` removes an inherited entry."""
-    if not (isinstance(parent, Node) and isinstance(child, Node)):
+    if not (isinstance(parent, Node) and isinstance(child, Node)) or _replaces_whole(path):
         return _strip_nulls(child)
     out = Node(child.loc)
     for key, value in parent.items():
@@ -112,7 +119,7 @@ def _merge(parent: Any, child: Any) -> Any:
         if value is None:
             out.pop(key, None)
             continue
-        out[key] = _merge(out[key], value) if key in out else _strip_nulls(value)
+        out[key] = _merge(out[key], value, (*path, key)) if key in out else _strip_nulls(value)
         out.key_locs[key] = child.where(key)
         out.value_locs[key] = child.where_value(key)
     return out
@@ -272,8 +279,8 @@ def check(data: Any, raw: Any, stem: str) -> list[SpecError]:
                     err(param.where("alias"), "an alias param takes no other settings")
                 continue
             if "unsupported" in param:
-                if set(param) - {"unsupported"}:
-                    err(param.where("unsupported"), "an unsupported param takes no other settings")
+                if set(param) - {"unsupported", "enum"}:
+                    err(param.where("unsupported"), "an unsupported param takes no other settings (but enum)")
                 continue
             if param.get("in") == "query":
                 continue
@@ -281,7 +288,11 @@ def check(data: Any, raw: Any, stem: str) -> list[SpecError]:
             merge = bool(param.get("merge"))
             for other, (oname, omerge) in targets.items():
                 short = min(len(other), len(path))
-                if other[:short] == path[:short] and not (other == path and merge and omerge):
+                if other[:short] != path[:short]:
+                    continue
+                # equal targets must both merge; a merge param may merge into a parent of others
+                ok = (merge and omerge) if other == path else (omerge if len(other) < len(path) else merge)
+                if not ok:
                     err(param.where("to") if "to" in param else params.where(pname), f"param {pname!r} and param {oname!r} both write {'.'.join(path)!r}")
             targets[path] = (pname, merge)
             if "range" in param:
