@@ -288,7 +288,7 @@ _CHAT_FINISH: dict[str, str] = {'end_turn': 'stop', 'stop_sequence': 'stop', 'ma
 _CHAT_USAGE: tuple[tuple[str, tuple[str, ...]], ...] = (('prompt_tokens', ('usage', 'input_tokens')), ('completion_tokens', ('usage', 'output_tokens')), ('prompt_tokens_details.cached_tokens', ('usage', 'cache_read_input_tokens')), ('cache_creation_input_tokens', ('usage', 'cache_creation_input_tokens')), ('cache_read_input_tokens', ('usage', 'cache_read_input_tokens')))
 
 
-def _chat_finish(raw: Any, message: Mapping[str, Any]) -> str | None:
+def _chat_finish(raw: Any, message: Mapping[str, Any], tools_seen: bool = False) -> str | None:
     # specs/anthropic.yaml:47 response.finish_reason
     if raw is None:
         return None

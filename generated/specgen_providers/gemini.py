@@ -309,11 +309,11 @@ _CHAT_FINISH: dict[str, str] = {'STOP': 'stop', 'MAX_TOKENS': 'length', 'SAFETY'
 _CHAT_USAGE: tuple[tuple[str, tuple[str, ...]], ...] = (('prompt_tokens', ('usageMetadata', 'promptTokenCount')), ('completion_tokens', ('usageMetadata', 'candidatesTokenCount')), ('total_tokens', ('usageMetadata', 'totalTokenCount')), ('completion_tokens_details.reasoning_tokens', ('usageMetadata', 'thoughtsTokenCount')), ('prompt_tokens_details.cached_tokens', ('usageMetadata', 'cachedContentTokenCount')))
 
 
-def _chat_finish(raw: Any, message: Mapping[str, Any]) -> str | None:
+def _chat_finish(raw: Any, message: Mapping[str, Any], tools_seen: bool = False) -> str | None:
     # specs/gemini.yaml:52 response.finish_reason
     if raw is None:
         return None
-    if message.get("tool_calls"):
+    if tools_seen or message.get("tool_calls"):
         return "tool_calls"
     return _CHAT_FINISH.get(str(raw), 'stop')
 
@@ -365,7 +365,7 @@ def _chat_event(state: _rt.StreamState, event: str, data: str) -> ChatCompletion
         raise _event_error(obj, state.model)
     # specs/gemini.yaml:76 stream.format: gemini
     choices = [
-        {"index": index, "delta": delta, "finish_reason": _chat_finish(raw, delta)}
+        {"index": index, "delta": delta, "finish_reason": _chat_finish(raw, delta, bool(state.tool_ids))}
         for index, delta, raw in _fmt.gemini_stream_choices(obj, state)
     ]
     return state.emit_choices(choices, _chat_usage(obj))

@@ -253,11 +253,11 @@ _CHAT_FINISH: dict[str, str] = {'stop': 'stop', 'length': 'length', 'load': 'sto
 _CHAT_USAGE: tuple[tuple[str, tuple[str, ...]], ...] = (('prompt_tokens', ('prompt_eval_count',)), ('completion_tokens', ('eval_count',)))
 
 
-def _chat_finish(raw: Any, message: Mapping[str, Any]) -> str | None:
+def _chat_finish(raw: Any, message: Mapping[str, Any], tools_seen: bool = False) -> str | None:
     # specs/ollama.yaml:43 response.finish_reason
     if raw is None:
         return None
-    if message.get("tool_calls"):
+    if tools_seen or message.get("tool_calls"):
         return "tool_calls"
     return _CHAT_FINISH.get(str(raw), str(raw))
 
@@ -309,7 +309,7 @@ def _chat_event(state: _rt.StreamState, event: str, data: str) -> ChatCompletion
         raise _event_error(obj, state.model)
     # specs/ollama.yaml:51 stream.format: ollama
     choices = [
-        {"index": index, "delta": delta, "finish_reason": _chat_finish(raw, delta)}
+        {"index": index, "delta": delta, "finish_reason": _chat_finish(raw, delta, bool(state.tool_ids))}
         for index, delta, raw in _fmt.ollama_stream_choices(obj, state)
     ]
     return state.emit_choices(choices, _chat_usage(obj))

@@ -340,7 +340,7 @@ _CHAT_FINISH: dict[str, str] = {}
 _CHAT_USAGE: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
-def _chat_finish(raw: Any, message: Mapping[str, Any]) -> str | None:
+def _chat_finish(raw: Any, message: Mapping[str, Any], tools_seen: bool = False) -> str | None:
     # specs/openai.yaml:15 response.finish_reason
     if raw is None:
         return None
