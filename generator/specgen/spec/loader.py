@@ -122,9 +122,11 @@ def location_of(root: Any, path: list[Any] | tuple[Any, ...]) -> Location:
     """The most precise location known for a JSON path into a loaded tree."""
     node = root
     loc: Location = getattr(root, "loc", Location("?", 1, 1))
-    for step in path:
+    for i, step in enumerate(path):
         if isinstance(node, Node) and isinstance(step, str) and step in node:
-            loc, node = node.where(step), node[step]
+            # a problem with a leaf points at its value, one inside a mapping at its key
+            leaf = i == len(path) - 1
+            loc, node = (node.where_value(step) if leaf else node.where(step)), node[step]
             continue
         if isinstance(node, NodeList) and isinstance(step, int) and 0 <= step < len(node):
             loc, node = node.where(step), node[step]
