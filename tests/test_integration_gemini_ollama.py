@@ -6,11 +6,12 @@ import asyncio
 import json
 
 import pytest
-from conftest import fixture_path
 
 from specgen.conform.fake import FakeProvider, Reply
 from specgen.runtime import errors as E
 from specgen_providers import gemini, ollama
+
+from conftest import fixture_path
 
 MSGS = [
     {"role": "system", "content": "Be brief."},

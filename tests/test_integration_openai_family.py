@@ -6,11 +6,12 @@ import asyncio
 import json
 
 import pytest
-from conftest import fixture_path
 
 from specgen.conform.fake import FakeProvider, Reply
 from specgen.runtime import errors as E
 from specgen_providers import deepseek, groq, litellm_proxy, openai, openrouter
+
+from conftest import fixture_path
 
 MSGS = [{"role": "user", "content": "Hello"}]
 

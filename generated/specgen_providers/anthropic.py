@@ -12,6 +12,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Ma
 from typing import Any, Literal, overload
 
 import httpx
+
 from specgen.runtime import core as _rt
 from specgen.runtime import errors as _err
 from specgen.runtime import formats as _fmt

@@ -101,10 +101,6 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("schema", help="print the ProviderSpec JSON Schema")
     p.set_defaults(func=cmd_schema)
 
-    from specgen.conform.cli import add_conform_parser
-
-    add_conform_parser(sub)
-
     args = parser.parse_args(argv)
     try:
         result: int = args.func(args)

@@ -101,7 +101,7 @@ class _Loader:
 
 def _replaces_whole(path: tuple[str, ...]) -> bool:
     """One param's declaration (or one stream event's) replaces the inherited one instead of merging."""
-    return len(path) == 4 and path[0] == "modes" and path[2] == "params" or (
+    return (len(path) == 4 and path[0] == "modes" and path[2] == "params") or (
         len(path) == 5 and path[0] == "modes" and path[2] == "stream" and path[3] == "events"
     )
 
