@@ -42,17 +42,15 @@ def test_installed_wheel_builds_a_user_spec_extending_a_builtin(wheel: Path, tmp
     (work / "mine").mkdir(parents=True)
     (work / "mine" / "acme.yaml").write_text("name: acme\nextends: anthropic\nbase_url: https://acme.example\n")
     # run with the wheel first on sys.path and this checkout's source folders removed
-    prelude = (
-        "import sys; sys.path[:] = [p for p in sys.path if p.rstrip('/') not in %r]; sys.path.insert(0, %r); "
-        % ((str(ROOT / "generator"), str(ROOT / "generated")), str(site))
-    )
+    source_dirs = (str(ROOT / "generator"), str(ROOT / "generated"))
+    prelude = f"import sys; sys.path[:] = [p for p in sys.path if p.rstrip('/') not in {source_dirs!r}]; sys.path.insert(0, {str(site)!r}); "
     build = prelude + "from specgen.cli import main; raise SystemExit(main(['build', '--specs', 'mine', '--out', 'pkg']))"
     proc = subprocess.run([sys.executable, "-c", build], cwd=work, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     use = prelude + (
-        "sys.path.insert(0, '.'); import specgen; assert specgen.__file__.startswith(%r), specgen.__file__; "
+        f"sys.path.insert(0, '.'); import specgen; assert specgen.__file__.startswith({str(site)!r}), specgen.__file__; "
         "import pkg.acme as a; r = a.chat.build_request({'model': 'm', 'messages': [{'role': 'user', 'content': 'x'}]}, api_key='k'); "
-        "print(r.url, r.headers['anthropic-version'])" % str(site)
+        "print(r.url, r.headers['anthropic-version'])"
     )
     proc = subprocess.run([sys.executable, "-c", use], cwd=work, capture_output=True, text=True)
     assert proc.stdout.strip() == "https://acme.example/v1/messages 2023-06-01", proc.stderr
