@@ -80,7 +80,7 @@ _ERROR_CODE_PATHS: tuple[tuple[str, ...], ...] = (('error', 'type'),)
 
 def _classify(status: int | None, message: str, code: str | None) -> tuple[type[_err.LLMError], bool]:
     """The error class and retry flag for a status, message and code: the spec's error table."""
-    lowered = message.lower()
+    lowered = message.casefold()
     # specs/anthropic.yaml:87 errors.table: ContextWindowExceededError
     if status in (400,) and 'prompt is too long' in lowered:
         return _err.ContextWindowExceededError, False

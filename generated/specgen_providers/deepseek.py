@@ -75,7 +75,7 @@ _ERROR_CODE_PATHS: tuple[tuple[str, ...], ...] = (('error', 'code'),)
 
 def _classify(status: int | None, message: str, code: str | None) -> tuple[type[_err.LLMError], bool]:
     """The error class and retry flag for a status, message and code: the spec's error table."""
-    lowered = message.lower()
+    lowered = message.casefold()
     # specs/openai.yaml:70 errors.table: ContextWindowExceededError
     if status in (400,) and code == 'context_length_exceeded':
         return _err.ContextWindowExceededError, False

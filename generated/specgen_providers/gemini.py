@@ -92,7 +92,7 @@ _ERROR_CODE_PATHS: tuple[tuple[str, ...], ...] = (('error', 'status'),)
 
 def _classify(status: int | None, message: str, code: str | None) -> tuple[type[_err.LLMError], bool]:
     """The error class and retry flag for a status, message and code: the spec's error table."""
-    lowered = message.lower()
+    lowered = message.casefold()
     # specs/gemini.yaml:97 errors.table: ContextWindowExceededError
     if status in (400,) and 'input token count' in lowered:
         return _err.ContextWindowExceededError, False

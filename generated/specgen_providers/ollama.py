@@ -69,7 +69,7 @@ _ERROR_CODE_PATHS: tuple[tuple[str, ...], ...] = ()
 
 def _classify(status: int | None, message: str, code: str | None) -> tuple[type[_err.LLMError], bool]:
     """The error class and retry flag for a status, message and code: the spec's error table."""
-    lowered = message.lower()
+    lowered = message.casefold()
     # specs/ollama.yaml:75 errors.table: ContextWindowExceededError
     if status in (400,) and 'context length' in lowered:
         return _err.ContextWindowExceededError, False

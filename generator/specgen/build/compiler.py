@@ -44,6 +44,7 @@ def make_env(extra_templates: Path | None = None) -> jinja2.Environment:
     env.filters["ident"] = ident
     env.filters["comment"] = comment
     env.filters["block"] = _block
+    env.filters["casefold"] = lambda v: str(v).casefold()
     env.filters["tuple"] = lambda v: tuple(tuple(x) if isinstance(x, list) else x for x in v)
     return env
 

@@ -175,8 +175,10 @@ class ProviderIR:
 
 
 def _where(node: Node, key: str | None = None) -> str:
+    from specgen.build.literals import comment
+
     loc = node.where(key) if key is not None else node.loc
-    return f"{loc.file}:{loc.line}"
+    return comment(f"{loc.file}:{loc.line}")
 
 
 def path_expression(template: str) -> tuple[str, list[str]]:
@@ -405,7 +407,7 @@ def _stream_ir(s: Node, has_finish_map: bool) -> StreamIR:
     terminated = "terminator" in s or any(e.end for e in events)
     fmt = s.get("format")
     return StreamIR(
-        where=f"{s.loc.file}:{s.loc.line}",
+        where=_where(s),
         protocol=str(s["protocol"]),
         decoder=_DECODERS.get(str(s["protocol"]), "SSEDecoder"),
         flag=split_path(s["flag"]) if "flag" in s else None,

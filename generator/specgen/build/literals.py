@@ -49,7 +49,7 @@ def ident(name: str) -> str:
 
 def comment(text: Any) -> str:
     """Printable ASCII on one line: safe after ``#``."""
-    return str(text).encode("unicode_escape").decode("ascii").replace("\r", "\\r")
+    return str(text).encode("unicode_escape").decode("ascii").replace('"', "\\x22")
 
 
 def json_compatible(value: Any) -> bool:
