@@ -90,21 +90,6 @@ def hostile_text(min_size: int = 0, max_parts: int = 6) -> st.SearchStrategy[str
     return text
 
 
-_TRIPLE = re.compile('"{3,}')
-
-
-def docstring_safe(text: str) -> str:
-    """Break up runs of three or more double quotes.
-
-    display_name and docs are rendered into the module docstring, where a
-    ``\"\"\"`` in the spec text ends the docstring early and the build fails with
-    an internal error (see test_docstring_triple_quotes_build in
-    test_properties_render.py).  The main rendering property keeps every other
-    hostile character for these fields.
-    """
-    return _TRIPLE.sub("\"'\"", text)
-
-
 # printable ASCII (and tab): what an HTTP/1.1 header value can carry byte-for-byte
 _HEADER_VALUE_CHARS = st.characters(min_codepoint=0x20, max_codepoint=0x7E) | st.just("\t")
 ASCII_HOSTILE = tuple(f for f in HOSTILE_FRAGMENTS if all(c == "\t" or 0x20 <= ord(c) <= 0x7E for c in f))
