@@ -62,6 +62,9 @@ def errors_of(specs: Path) -> list[str]:
         (MINIMAL.format(name="q"), "specs/p.yaml:1:7", "must match the file name"),
         ("name: p\nmodes: [\n", "specs/p.yaml:3:1", "invalid YAML"),
         (MINIMAL.format(name="p").replace("type: bearer", "type: header"), "specs/p.yaml:3:1", "needs header"),
+        (MINIMAL.format(name="p") + "headers: { X-Team: a, x-team: b }\n", "specs/p.yaml:9:23", "header names ignore case"),
+        (MINIMAL.format(name="p") + "headers: { Authorization: Basic x }\n", "specs/p.yaml:9:12", "written by auth"),
+        (MINIMAL.format(name="p") + "headers: { X-Key: x }\n".replace("X-Key", "X-Key: b, X-KEY"), "specs/p.yaml:9:", "ignore case"),
     ],
 )
 def test_spec_errors_name_file_line_column(tmp_path: Path, text: str, where: str, message: str) -> None:
@@ -69,6 +72,28 @@ def test_spec_errors_name_file_line_column(tmp_path: Path, text: str, where: str
     write(specs, "p", text)
     errs = errors_of(specs)
     assert any(e.startswith(where) and message in e for e in errs), errs
+
+
+def test_header_names_are_case_insensitive(tmp_path: Path) -> None:
+    """A spec's Content-Type and a caller's extra_headers replace the adapter's own header, never add a twin."""
+    specs, out = tmp_path / "specs", tmp_path / "out"
+    write(specs, "hdr", MINIMAL.format(name="hdr") + "headers: { Content-Type: application/vnd.x+json }\n")
+    build(specs, out)
+    sys.path.insert(0, str(tmp_path))
+    try:
+        import importlib
+
+        module = importlib.import_module("out.hdr")
+        request = module.chat.build_request(
+            {"model": "m", "messages": [{"role": "user", "content": "hi"}], "extra_headers": {"X-Trace": "1", "x-trace": "2"}},
+            api_key="k",
+        )
+    finally:
+        sys.path.remove(str(tmp_path))
+        for name in [m for m in sys.modules if m == "out" or m.startswith("out.")]:
+            del sys.modules[name]
+    assert request.headers.get_list("content-type") == ["application/vnd.x+json"]
+    assert request.headers.get_list("x-trace") == ["2"]
 
 
 def test_broken_spec_exits_2_and_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -134,6 +134,14 @@ def test_sse_frames_independent_of_chunking(stream_and_frames: tuple[bytes, list
 
 
 @DECODER_SETTINGS
+@given(sse_streams(), st.data())
+def test_sse_leading_byte_order_mark_is_ignored(stream_and_frames: tuple[bytes, list[tuple[str, str]]], data: st.DataObject) -> None:
+    """WHATWG: one U+FEFF at the very start of the stream is dropped, however the bytes are cut."""
+    stream, expected = stream_and_frames
+    assert check_split_invariance(data, SSEDecoder, b"\xef\xbb\xbf" + stream) == expected
+
+
+@DECODER_SETTINGS
 @given(st.lists(st.tuples(LINE_TEXT, st.lists(DATA_VALUE, min_size=1, max_size=3)), max_size=5), st.data())
 def test_sse_line_endings_are_equivalent(events: list[tuple[str, list[str]]], data: st.DataObject) -> None:
     """The same events written with LF, CRLF or CR give the same frames, however cut."""

@@ -291,7 +291,7 @@ def _chat_build_request(
         body.update(extra_body)
     headers = _headers(api_key, query)
     if isinstance(extra_headers, dict):
-        headers.update(extra_headers)
+        headers.update({str(k).lower(): v for k, v in extra_headers.items()})
     if stream:
         path = '/' + _rt.path_quote(v_api_version) + '/models/' + _rt.path_quote(v_model) + ':streamGenerateContent'
         query.setdefault('alt', 'sse')
@@ -442,7 +442,7 @@ def _embeddings_build_request(
         body.update(extra_body)
     headers = _headers(api_key, query)
     if isinstance(extra_headers, dict):
-        headers.update(extra_headers)
+        headers.update({str(k).lower(): v for k, v in extra_headers.items()})
     path = '/' + _rt.path_quote(v_api_version) + '/models/' + _rt.path_quote(v_model) + ':batchEmbedContents'
     return httpx.Request(
         'POST',

@@ -239,7 +239,7 @@ def _chat_build_request(
         body.update(extra_body)
     headers = _headers(api_key, query)
     if isinstance(extra_headers, dict):
-        headers.update(extra_headers)
+        headers.update({str(k).lower(): v for k, v in extra_headers.items()})
     path = '/api/chat'
     return httpx.Request(
         'POST',
@@ -389,7 +389,7 @@ def _embeddings_build_request(
         body.update(extra_body)
     headers = _headers(api_key, query)
     if isinstance(extra_headers, dict):
-        headers.update(extra_headers)
+        headers.update({str(k).lower(): v for k, v in extra_headers.items()})
     path = '/api/embed'
     return httpx.Request(
         'POST',

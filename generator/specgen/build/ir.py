@@ -264,7 +264,7 @@ def build_ir(spec: ResolvedSpec) -> ProviderIR:
         auth_query=auth.get("query"),
         auth_prefix=str(auth.get("prefix", "")),
         auth_required=bool(auth.get("required", auth_type != "none")),
-        headers=[(k, v) for k, v in (d.get("headers") or {}).items()],
+        headers=[(k.lower(), v) for k, v in (d.get("headers") or {}).items()],  # names are case-insensitive
         versions_where=_where(d, "api_versions") if versions else None,
         version_default=versions.get("default") if versions else None,
         version_env=[str(x) for x in ll(versions.get("env"))] if versions else [],

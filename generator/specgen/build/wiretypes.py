@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from typing import Any
@@ -16,6 +17,29 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list):
         return [_plain(v) for v in value]
     return value
+
+
+def _check_shape(spec: ResolvedSpec, text: str) -> None:
+    """Defence in depth: the rendered types are only class bodies of annotations and
+    ``Name = TypedDict('Name', {...})`` calls; anything else from the generator is refused."""
+    tree = ast.parse(text)
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef) and all(
+            isinstance(item, (ast.AnnAssign, ast.Pass)) or (isinstance(item, ast.Expr) and isinstance(item.value, ast.Constant))
+            for item in node.body
+        ):
+            continue
+        if (
+            isinstance(node, ast.Assign)
+            and isinstance(node.value, ast.Call)
+            and isinstance(node.value.func, ast.Name)
+            and node.value.func.id == "TypedDict"
+        ):
+            continue
+        value = node.value if isinstance(node, (ast.Assign, ast.AnnAssign)) else None
+        if value is not None and not any(isinstance(n, ast.Call) for n in ast.walk(value)):
+            continue  # type aliases (`Foo = list[Bar]`, `Foo: TypeAlias = Any`)
+        raise SpecError(spec.data.where("types"), f"types: unexpected generated statement {ast.dump(node)[:80]!r}")
 
 
 def wire_types(spec: ResolvedSpec) -> str:
@@ -53,7 +77,11 @@ def wire_types(spec: ResolvedSpec) -> str:
         if not line.startswith(("from __future__", "from typing import", "import ", "#"))
     ]
     text = "\n".join(body).strip()
-    names = set(re.findall(r"^class (\w+)\(", text, flags=re.M))
+    # TypedDicts come as `class Foo(TypedDict):`, or as `Foo = TypedDict('Foo', {...})` when a
+    # property name is not a Python identifier (`x-request-id`, `class`).
+    names = set(re.findall(r"^(?:class (\w+)\(|(\w+) = TypedDict\()", text, flags=re.M))
+    names = {a or b for a, b in names}
+    _check_shape(spec, text)
     missing = set(types) - names
     if missing:
         raise SpecError(spec.data.where("types"), f"types: no TypedDict generated for {sorted(missing)}")

@@ -33,18 +33,29 @@ def _split_lines(buf: bytes, final: bool) -> tuple[list[bytes], bytes]:
     return lines, lines.pop()
 
 
+_BOM = b"\xef\xbb\xbf"
+
+
 class SSEDecoder:
     """Server-sent events (WHATWG): LF/CRLF/CR line ends, comments, multi-line data, event names."""
 
-    __slots__ = ("_buf", "_data", "_event")
+    __slots__ = ("_buf", "_data", "_event", "_started")
 
     def __init__(self) -> None:
         self._buf = b""
         self._event = ""
         self._data: list[str] = []
+        self._started = False
 
     def feed(self, chunk: bytes) -> list[Frame]:
         buf = self._buf + chunk if self._buf else chunk
+        if not self._started:  # one leading byte-order mark is not part of the stream
+            if len(buf) < 3 and _BOM.startswith(buf):
+                self._buf = buf
+                return []
+            self._started = True
+            if buf.startswith(_BOM):
+                buf = buf[3:]
         lines, self._buf = _split_lines(buf, False)
         return self._lines(lines) if lines else []
 

@@ -47,7 +47,19 @@ def _validator() -> Any:
     import jsonschema
 
     schema = json.loads(schema_path().read_text(encoding="utf-8"))
-    return jsonschema.Draft202012Validator(schema)
+    # jsonschema applies `pattern` with re.search, where a final `$` also matches before a
+    # trailing newline ("X-Key\n" would pass `^[...]+$`).  JSON Schema means ECMA-262 `$`:
+    # the end of the input.  Check patterns with `\Z` in place of an unescaped final `$`.
+    base = jsonschema.Draft202012Validator
+    validate_pattern = base.VALIDATORS["pattern"]
+
+    def pattern(validator: Any, patrn: str, instance: Any, schema: Any) -> Any:
+        if patrn.endswith("$") and not patrn.endswith("\\$"):
+            patrn = patrn[:-1] + "\\Z"
+        return validate_pattern(validator, patrn, instance, schema)
+
+    strict = jsonschema.validators.extend(base, {"pattern": pattern})
+    return strict(schema)
 
 
 class _Loader:
@@ -223,6 +235,17 @@ def check(data: Any, raw: Any, stem: str) -> list[SpecError]:
         err(data.where("auth"), "auth type 'query' needs query: NAME")
     if kind == "sigv4":
         err(data.where("auth"), "auth type 'sigv4' has no runtime support yet")
+
+    seen_headers: dict[str, str] = {}
+    for name in data.get("headers") or {}:
+        low = str(name).lower()
+        if low in seen_headers:
+            err(data["headers"].where(name), f"header {name!r} repeats {seen_headers[low]!r}: header names ignore case")
+        seen_headers[low] = str(name)
+        if low == "authorization" and kind == "bearer":
+            err(data["headers"].where(name), "the authorization header is written by auth:; set auth.type: none to write it here")
+        if kind == "header" and low == str(auth.get("header", "")).lower():
+            err(data["headers"].where(name), f"header {name!r} is written by auth:")
 
     path_params = set((data.get("path_params") or {}).keys())
     has_versions = "api_versions" in data
