@@ -74,6 +74,22 @@ def test_gemini_tool_result_round_trip() -> None:
     assert body["contents"][2] == {"role": "user", "parts": [{"functionResponse": {"name": "get_weather", "response": {"temp": 15}}}]}
 
 
+def test_gemini_thought_signature_round_trip(fake: FakeProvider) -> None:
+    """Gemini 3 needs a function call's thoughtSignature back on the next turn."""
+    fake.queue(Reply.file(fixture_path("gemini", "chat", "response_tools.json")))
+    r = gemini.Client(api_key="k", base_url=fake.url).chat(model="gemini-3-pro-preview", messages=MSGS[1:2])
+    data = json.loads(fixture_path("gemini", "chat", "response_tools.json").read_text())
+    signature = data["candidates"][0]["content"]["parts"][0]["thoughtSignature"]
+    call = r.to_dict()["choices"][0]["message"]["tool_calls"][0]
+    assert call["extra_content"] == {"google": {"thought_signature": signature}}
+    history = [*MSGS[1:2], r.to_dict()["choices"][0]["message"], {"role": "tool", "tool_call_id": call["id"], "content": "15C"}]
+    body = json.loads(gemini.chat.build_request({"model": "gemini-3-pro-preview", "messages": history}, api_key="k").content)
+    assert body["contents"][1]["parts"] == [
+        {"functionCall": {"name": "get_current_weather", "args": {"location": "Boston, MA"}}, "thoughtSignature": signature}
+    ]
+    assert body["contents"][2]["parts"][0]["functionResponse"]["name"] == "get_current_weather"
+
+
 @pytest.mark.parametrize(
     ("fixture", "finish"),
     [("response.json", "stop"), ("response_max_tokens.json", "length"), ("response_safety.json", "content_filter"), ("response_tools.json", "tool_calls")],

@@ -291,6 +291,15 @@ def _gemini_parts(content: Any) -> list[dict[str, Any]]:
     return parts
 
 
+def _thought_signature(call: dict[str, Any]) -> str | None:
+    """A tool call's Gemini thought signature, as we return it (``extra_content.google``) or as
+    LiteLLM-style clients keep it (``provider_specific_fields``)."""
+    for holder in (get_path(call, ("extra_content", "google")), call.get("provider_specific_fields")):
+        if isinstance(holder, dict) and isinstance(holder.get("thought_signature"), str):
+            return str(holder["thought_signature"])
+    return None
+
+
 def gemini_chat_request(body: dict[str, Any], messages: Any) -> None:
     """System → ``systemInstruction``; assistant → ``model``; tool results → ``functionResponse`` parts."""
     system: list[dict[str, Any]] = []
@@ -306,7 +315,11 @@ def gemini_chat_request(body: dict[str, Any], messages: Any) -> None:
             for call in m.get("tool_calls") or ():
                 fn = call.get("function") or {}
                 names[call.get("id", "")] = fn.get("name", "")
-                parts.append({"functionCall": {"name": fn.get("name", ""), "args": _arguments(fn.get("arguments"))}})
+                part: dict[str, Any] = {"functionCall": {"name": fn.get("name", ""), "args": _arguments(fn.get("arguments"))}}
+                signature = _thought_signature(call)
+                if signature:
+                    part["thoughtSignature"] = signature
+                parts.append(part)
             grole = "model"
         elif role == "tool":
             name = m.get("name") or names.get(m.get("tool_call_id", ""), "")
@@ -346,7 +359,11 @@ def _gemini_candidate(candidate: dict[str, Any], state: StreamState | None) -> M
             (thoughts if part.get("thought") else texts).append(part["text"])
         elif "functionCall" in part:
             fc = part["functionCall"]
-            call = _tool_call(fc.get("id") or _new_id("call_"), fc["name"], fc.get("args") or {})
+            call = _tool_call(fc.get("id") or _new_id("call_"), fc.get("name") or "", fc.get("args") or {})
+            if isinstance(part.get("thoughtSignature"), str):
+                # Gemini 3 refuses a function-call turn sent back without its signature; carry it
+                # where Google's OpenAI-compatible endpoint puts it.
+                call["extra_content"] = {"google": {"thought_signature": part["thoughtSignature"]}}
             if state is not None:
                 call["index"] = state.tool_index(len(state.tool_ids))
             calls.append(call)
