@@ -4,6 +4,7 @@ request and answers with queued replies (JSON bodies, streamed chunks, errors, c
 from __future__ import annotations
 
 import json
+import sys
 import threading
 from collections import deque
 from dataclasses import dataclass, field
@@ -22,6 +23,8 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     chunks: list[bytes] | None = None  # sent with chunked transfer-encoding, one write each
     cut: bool = False  # drop the connection before the body ends
+    hold: threading.Event | None = None  # wait for this (at most 30 s) before sending chunk ``hold_at``
+    hold_at: int = 0  # 0: before the status line; n: after the first n chunks
 
     @classmethod
     def json(cls, data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Reply:
@@ -60,6 +63,11 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # quiet
         return
 
+    def setup(self) -> None:
+        super().setup()
+        with self.server.fake.lock:
+            self.server.fake.connections += 1
+
     def _handle(self) -> None:
         length = int(self.headers.get("content-length") or 0)
         body = self.rfile.read(length) if length else b""
@@ -76,6 +84,8 @@ class _Handler(BaseHTTPRequestHandler):
         )
         with fake.lock:
             reply = fake.replies.popleft() if fake.replies else fake.default
+        if reply.hold is not None and reply.hold_at == 0:
+            reply.hold.wait(30)
         self.send_response(reply.status)
         for k, v in reply.headers.items():
             self.send_header(k, v)
@@ -90,7 +100,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self.send_header("transfer-encoding", "chunked")
         self.end_headers()
-        for piece in reply.chunks:
+        for i, piece in enumerate(reply.chunks):
+            if reply.hold is not None and i == reply.hold_at > 0:
+                reply.hold.wait(30)
             if piece:
                 self.wfile.write(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
                 self.wfile.flush()
@@ -107,12 +119,18 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     fake: FakeProvider
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return  # the client went away (a timeout test, a cut stream): not the server's problem
+        super().handle_error(request, client_address)
+
 
 class FakeProvider:
     """``with FakeProvider() as fake: fake.queue(Reply.json({...})); ... fake.received``"""
 
     def __init__(self) -> None:
         self.received: list[Received] = []
+        self.connections = 0  # TCP connections accepted so far
         self.replies: deque[Reply] = deque()
         self.default = Reply.json({"error": {"message": "no reply queued in the fake provider"}}, status=599)
         self.lock = threading.Lock()

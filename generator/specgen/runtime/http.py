@@ -3,16 +3,23 @@
 Retries are bounded, back off exponentially with jitter, honour ``Retry-After``,
 and happen only for errors the spec marks retryable (plus connection failures
 and timeouts).  A stream is never retried once it has begun.
+
+A stream stops at its terminator; what is left of the HTTP body (usually just
+the last, empty chunk) is then read, up to :data:`DRAIN_BYTES` (and, async,
+:data:`DRAIN_SECONDS`), so that the connection goes back to the pool.
+
+:class:`AsyncClient` sends through :class:`specgen.runtime.transport.AsyncTransport`
+(an asyncio HTTP/1.1 pool behind the httpx interface) unless it is given its own
+``http_client``; ``asyncio`` and the transport are imported when one is created.
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
 import random
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import httpx
 
@@ -21,12 +28,51 @@ from specgen.runtime.errors import APIConnectionError, LLMError, Timeout, scrub
 from specgen.runtime.modes import ChatMode, Mode
 from specgen.runtime.types import ChatCompletionChunk
 
+if TYPE_CHECKING:
+    from specgen.runtime.transport import AsyncTransport
+
 __all__ = ["AsyncClient", "Client"]
 
 T = TypeVar("T")
 
 DEFAULT_TIMEOUT = httpx.Timeout(600.0, connect=10.0)
 MAX_RETRY_AFTER = 60.0
+DRAIN_BYTES = 64 * 1024  # after a stream's terminator, read at most this much more of its body
+DRAIN_SECONDS = 1.0  # async only: and for at most this long
+
+
+def _drain(chunks: Iterator[bytes]) -> None:
+    """Read what is left of a finished stream's body so its connection can be reused."""
+    seen = 0
+    try:
+        for piece in chunks:
+            seen += len(piece)
+            if seen > DRAIN_BYTES:
+                return
+    except httpx.TransportError:
+        return
+
+
+async def _adrain(chunks: AsyncIterator[bytes]) -> None:
+    import asyncio
+
+    seen = 0
+    try:
+        async with asyncio.timeout(DRAIN_SECONDS):
+            async for piece in chunks:
+                seen += len(piece)
+                if seen > DRAIN_BYTES:
+                    return
+    except (TimeoutError, httpx.TransportError):
+        return
+
+
+def _proxied() -> bool:
+    """Whether httpx would route some request through a proxy (``*_PROXY`` or the system's settings)."""
+    import urllib.request
+
+    proxies = urllib.request.getproxies()
+    return any(proxies.get(scheme) for scheme in ("http", "https", "all"))
 
 
 def _env(names: tuple[str, ...]) -> str | None:
@@ -154,8 +200,10 @@ class Client(_BaseClient):
         return self._iterate(mode, response, model)
 
     def _iterate(self, mode: ChatMode, response: httpx.Response, model: str | None) -> Iterator[ChatCompletionChunk]:
+        chunks = response.iter_bytes()
         try:
-            yield from mode.parse_stream(response.iter_bytes(), model=model)
+            yield from mode.parse_stream(chunks, model=model)
+            _drain(chunks)
         except httpx.TransportError as exc:
             raise self._transport_error(exc, model) from None
         finally:
@@ -178,7 +226,36 @@ class AsyncClient(_BaseClient):
     ) -> None:
         super().__init__(api_key, base_url, timeout=timeout, max_retries=max_retries, api_version=api_version, backoff=backoff)
         self._owns_http = http_client is None
-        self._http = http_client or httpx.AsyncClient(timeout=self.timeout)
+        # our own client sends straight to AsyncTransport (what httpx.AsyncClient.send would do
+        # for these requests, minus its overhead); with a proxy configured, stock httpx does it all
+        self._direct: AsyncTransport | None = None
+        if http_client is None:
+            if _proxied():
+                http_client = httpx.AsyncClient(timeout=self.timeout)
+            else:
+                from specgen.runtime.transport import AsyncTransport
+
+                self._direct = AsyncTransport()
+                http_client = httpx.AsyncClient(timeout=self.timeout, transport=self._direct)
+        self._http = http_client
+        self._timeouts = httpx.Timeout(self.timeout).as_dict()
+
+    async def _send_once(self, request: httpx.Request, stream: bool) -> httpx.Response:
+        direct = self._direct
+        if direct is None or request.url.userinfo or self._http.is_closed:
+            return await self._http.send(request, stream=stream)
+        # what httpx.AsyncClient.send does for a prepared request with no auth, redirects or proxy
+        # (it also files Set-Cookie in a jar, which it never sends back for a prepared request)
+        if "timeout" not in request.extensions:
+            request.extensions = {**request.extensions, "timeout": self._timeouts}
+        response = await direct.handle_async_request(request)
+        if not stream:
+            try:
+                await response.aread()
+            except BaseException:
+                await response.aclose()
+                raise
+        return response
 
     async def aclose(self) -> None:
         if self._owns_http:
@@ -194,11 +271,11 @@ class AsyncClient(_BaseClient):
         attempt = 0
         while True:
             try:
-                response = await self._http.send(request, stream=stream)
+                response = await self._send_once(request, stream)
             except httpx.TransportError as exc:
                 error = self._transport_error(exc, model)
                 if attempt < self.max_retries:
-                    await asyncio.sleep(self._delay(attempt, error))
+                    await _sleep(self._delay(attempt, error))
                     attempt += 1
                     continue
                 raise error from None
@@ -209,7 +286,7 @@ class AsyncClient(_BaseClient):
                 await response.aclose()
             error = self._map_error(response, model)
             if error.retryable and attempt < self.max_retries:
-                await asyncio.sleep(self._delay(attempt, error))
+                await _sleep(self._delay(attempt, error))
                 attempt += 1
                 continue
             raise error
@@ -228,10 +305,21 @@ class AsyncClient(_BaseClient):
     async def _iterate(
         self, mode: ChatMode, response: httpx.Response, model: str | None
     ) -> AsyncIterator[ChatCompletionChunk]:
+        chunks = response.aiter_bytes()
         try:
-            async for chunk in mode.aparse_stream(response.aiter_bytes(), model=model):
+            async for chunk in mode.aparse_stream(chunks, model=model):
                 yield chunk
+            await _adrain(chunks)
         except httpx.TransportError as exc:
             raise self._transport_error(exc, model) from None
         finally:
+            aclose = getattr(chunks, "aclose", None)  # an async generator: finish it here, not at GC
+            if aclose is not None:
+                await aclose()
             await response.aclose()
+
+
+async def _sleep(seconds: float) -> None:
+    import asyncio
+
+    await asyncio.sleep(seconds)
