@@ -80,6 +80,24 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_reference(args: argparse.Namespace) -> int:
+    from specgen.audit import LiteLLMMissingError
+    from specgen.audit.reference import DEFAULT_OUT, sync
+
+    out = Path(args.out) if args.out else DEFAULT_OUT
+    try:
+        snapshot = sync(out)
+    except LiteLLMMissingError as exc:
+        print(f"specgen: {exc}", file=sys.stderr)
+        return EXIT_SPEC
+    summary = snapshot["summary"]
+    print(
+        f"wrote {out}: litellm {snapshot['litellm_version']}, "
+        f"{summary['providers']} providers, {summary['models']} models"
+    )
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="specgen", description="Compile ProviderSpec YAML into LLM provider adapters.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -100,6 +118,11 @@ def main(argv: list[str] | None = None) -> int:
 
     p = sub.add_parser("schema", help="print the ProviderSpec JSON Schema")
     p.set_defaults(func=cmd_schema)
+
+    p = sub.add_parser("reference", help="the LiteLLM reference snapshot (needs specgen[reference])")
+    p.add_argument("action", choices=["sync"], help="sync: write the snapshot from the installed litellm, offline")
+    p.add_argument("--out", help="output file (default: checklist/litellm_reference.json)")
+    p.set_defaults(func=cmd_reference)
 
     args = parser.parse_args(argv)
     try:
