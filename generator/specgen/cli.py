@@ -75,6 +75,25 @@ def cmd_build(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_conform(args: argparse.Namespace) -> int:
+    from specgen.conform.report import summary, write_json
+    from specgen.conform.runner import conform
+    from specgen.conform.transcripts import TranscriptError
+
+    specs_dir = Path(args.specs) if args.specs else _default_specs()
+    try:
+        report = conform(specs_dir, args.names or None, mode=args.mode)
+    except SpecErrors as errors:
+        return _report(errors)
+    except TranscriptError as exc:
+        print(f"specgen: {exc}", file=sys.stderr)
+        return EXIT_SPEC
+    summary(report, sys.stdout, verbose=args.verbose)
+    if args.json:
+        write_json(report, Path(args.json))
+    return EXIT_STALE if report.failed else EXIT_OK
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     print(schema_path().read_text(encoding="utf-8"), end="")
     return EXIT_OK
@@ -115,6 +134,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--templates", help="a folder of templates overriding the built-in ones, one file at a time")
     p.add_argument("--force", action="store_true", help="re-render even unchanged inputs")
     p.set_defaults(func=cmd_build)
+
+    p = sub.add_parser("conform", help="check every declaration against a loopback fake of the provider")
+    p.add_argument("names", nargs="*", metavar="NAME", help="providers to check (default: all)")
+    p.add_argument("--specs", help="specs folder (default: ./specs, else the built-in specs)")
+    p.add_argument("--mode", help="check only this mode (chat, embeddings, ...)")
+    p.add_argument("--json", metavar="PATH", help="also write one record per check to PATH")
+    p.add_argument("-v", "--verbose", action="store_true", help="list unverified declarations too")
+    p.set_defaults(func=cmd_conform)
 
     p = sub.add_parser("schema", help="print the ProviderSpec JSON Schema")
     p.set_defaults(func=cmd_schema)

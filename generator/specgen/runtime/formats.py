@@ -393,6 +393,10 @@ def gemini_stream_choices(obj: dict[str, Any], state: StreamState) -> StreamChoi
     return out
 
 
+# Where a format moves the mapped params: "<format>_<mode>" → a path in the body ("0": the first item).
+PARAMS_ROOT: dict[str, tuple[str, ...]] = {"gemini_embeddings": ("requests", "0")}
+
+
 def gemini_embeddings_request(body: dict[str, Any], inputs: Any, model: str) -> None:
     """→ ``batchEmbedContents``: one request per input, each carrying the mapped options."""
     texts = [inputs] if isinstance(inputs, str) else inputs

@@ -1,0 +1,61 @@
+"""How conformance results are shown: a provider × mode × group summary, one line per failure, JSON."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import TextIO
+
+from specgen.conform.runner import FAIL, GROUPS, PASS, UNVERIFIED, Report, Result
+
+
+def cell(results: list[Result]) -> str:
+    if not results:
+        return "-"
+    n = Counter(r.status for r in results)
+    if n[FAIL]:
+        text = f"FAIL {n[FAIL]}/{len(results)}"
+    elif n[UNVERIFIED]:
+        text = f"unverified {n[UNVERIFIED]}/{len(results)}"
+    else:
+        text = f"pass {n[PASS]}"
+    return text
+
+
+def summary(report: Report, out: TextIO, *, verbose: bool = False) -> None:
+    rows: dict[tuple[str, str], list[Result]] = {}
+    for r in report.results:
+        rows.setdefault((r.provider, r.mode), []).append(r)
+    header = ["provider", "mode", *GROUPS]
+    table = [header]
+    for (provider, mode), results in rows.items():
+        table.append([provider, mode, *(cell([r for r in results if r.group == g]) for g in GROUPS)])
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    for row in table:
+        out.write("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() + "\n")
+    out.write("\n")
+    for r in report.results:
+        if r.status == FAIL:
+            out.write(line(r) + "\n")
+    shown = [r for r in report.results if r.status == UNVERIFIED]
+    if shown and verbose:
+        for r in shown:
+            out.write(line(r) + "\n")
+    n = Counter(r.status for r in report.results)
+    tail = f"{n[PASS]} passed, {n[FAIL]} failed, {n[UNVERIFIED]} unverified"
+    if shown and not verbose:
+        tail += " (-v lists the unverified)"
+    out.write(f"{tail} in {report.seconds:.1f} s\n")
+
+
+def line(r: Result) -> str:
+    where = f" ({r.spec})" if r.spec else ""
+    detail = f": {r.detail}" if r.detail else ""
+    return f"{r.status.upper()} {r.provider} {r.mode} {r.group} {r.check}{where}{detail}"
+
+
+def write_json(report: Report, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = {"results": [r.to_dict() for r in report.results]}
+    path.write_text(json.dumps(data, indent=1, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8")

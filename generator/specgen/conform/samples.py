@@ -1,0 +1,107 @@
+"""Sample OpenAI-style values the runner sends for each declared param when it checks a mapping.
+
+A mapping is checked by sending one value and finding it (transformed) at the declared target,
+so any value of the right kind works; these are the values a real caller would send.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from typing import Any
+
+TOOLS = [
+    {
+        "type": "function",
+        "function": {
+            "name": "get_weather",
+            "description": "Current weather in a city",
+            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+        },
+    }
+]
+
+BY_TRANSFORM: dict[str, Any] = {
+    "as_list": "END",
+    "as_str": 7,
+    "negate": True,
+    "identity": "conform",
+    "openai_tools_to_anthropic": TOOLS,
+    "openai_tools_to_gemini": TOOLS,
+    "openai_tool_choice_to_anthropic": "required",
+    "openai_tool_choice_to_gemini": "required",
+    "parallel_tool_calls_to_anthropic": False,
+    "reasoning_effort_to_anthropic_thinking": "low",
+    "reasoning_effort_to_gemini_thinking": "low",
+    "reasoning_effort_to_ollama_think": "low",
+    "response_format_to_gemini": {"type": "json_object"},
+    "response_format_to_ollama": {"type": "json_object"},
+}
+
+BY_NAME: dict[str, Any] = {
+    "max_tokens": 64,
+    "max_completion_tokens": 64,
+    "stop": ["END"],
+    "tools": TOOLS,
+    "tool_choice": "auto",
+    "parallel_tool_calls": False,
+    "response_format": {"type": "json_object"},
+    "reasoning_effort": "low",
+    "seed": 42,
+    "user": "user-1234",
+    "top_k": 5,
+    "logprobs": True,
+    "top_logprobs": 2,
+    "n": 1,
+    "presence_penalty": 0.5,
+    "frequency_penalty": 0.5,
+    "logit_bias": {"50256": -100},
+    "stream_options": {"include_usage": True},
+    "service_tier": "auto",
+    "thinking": {"type": "enabled", "budget_tokens": 2048},
+    "modalities": ["text"],
+    "dimensions": 256,
+    "encoding_format": "float",
+    "prompt_cache_key": "conform-cache-key",
+    "metadata": {"trace": "conform"},
+    "store": False,
+}
+
+
+def sample(name: str, transform: str | None, rng: tuple[Any, Any] | None, enum: list[Any] | None) -> Any:
+    if enum:
+        return enum[0]
+    if rng is not None:
+        lo, hi = rng
+        if lo is None and hi is None:
+            return 1
+        if lo is None:
+            return hi
+        if hi is None:
+            return lo
+        if isinstance(lo, int) and isinstance(hi, int):
+            return (lo + hi + 1) // 2
+        return round((lo + hi) / 2, 3)
+    if transform and transform in BY_TRANSFORM:
+        return BY_TRANSFORM[transform]
+    if name in BY_NAME:
+        return BY_NAME[name]
+    return f"conform-{name}"
+
+
+def example_model(patterns: list[str]) -> str:
+    """A model name that the first shell pattern matches: ``claude*`` → ``claude-conform``."""
+    pat = patterns[0]
+    name = re.sub(r"\[!?([^\]]+)\]", lambda m: m.group(1)[0] if not m.group(0).startswith("[!") else "z", pat)
+    name = name.replace("*", "-conform").replace("?", "x")
+    if not fnmatch.fnmatchcase(name, pat):  # an odd pattern: fall back to the pattern text
+        name = pat
+    return name
+
+
+def other_model(patterns: list[str], preferred: str) -> str | None:
+    """A model none of the patterns match (the preferred one if it qualifies)."""
+    for cand in (preferred, "conform-other-model", "zz-conform"):
+        if not any(fnmatch.fnmatchcase(cand, p) for p in patterns):
+            return cand
+    return None

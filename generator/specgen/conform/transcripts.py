@@ -1,0 +1,147 @@
+"""Recorded wire transcripts, found by convention.
+
+For a provider ``p`` and a mode ``m`` the transcripts live in ``fixtures/p/m/`` beside the spec
+(``specs/fixtures/anthropic/chat/``): raw wire files (``*.json`` bodies, ``*.sse`` and
+``*.ndjson`` streams) and one ``transcripts.yaml`` that says what each one means::
+
+    requests:                      # OpenAI-style call in, the documented wire request out
+      basic:
+        doc: https://...           # where the wire shape comes from
+        params: {model: claude-sonnet-4-5, messages: [...], temperature: 0.5}
+        expect:
+          method: POST
+          path: /v1/messages
+          query: {alt: sse}        # exact when given
+          headers: {x-api-key: $API_KEY}   # these headers (others are free)
+          body: {...}              # the exact JSON body
+          # or: raise: UnsupportedParamsError
+    responses:                     # a recorded body in, the OpenAI-shaped result out (partial)
+      response.json:
+        expect: {choices: [{finish_reason: stop}], usage: {prompt_tokens: 12}}
+      max_tokens:                  # a variant: the same body with documented values substituted
+        file: response.json
+        set: {stop_reason: max_tokens}
+        expect: {choices: [{finish_reason: length}]}
+    streams:                       # a recorded stream in, the accumulated result out (partial)
+      stream.sse:
+        expect: {content: "Hello", finish_reason: stop, usage: {...}}
+      stream_error.sse:
+        expect: {raise: ServiceUnavailableError}
+    errors:                        # a recorded error body with its status in, the error class out
+      error_429.json:
+        status: 429
+        expect: {raise: RateLimitError}
+
+A spec that ``extends`` another inherits the parent's transcripts (its own folder first; an entry
+of the same name overrides, ``name: ~`` removes one).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from specgen.conform.match import set_at
+
+KINDS = ("requests", "responses", "streams", "errors")
+API_KEY = "sk-conform-0123456789abcdef"  # what the runner passes as the key; `$API_KEY` in expectations
+
+
+class TranscriptError(Exception):
+    """A transcripts.yaml that cannot be used; names the file."""
+
+
+@dataclass
+class Transcript:
+    kind: str  # requests | responses | streams | errors
+    name: str
+    source: str  # "fixtures/anthropic/chat/transcripts.yaml" (display, never absolute)
+    expect: dict[str, Any]
+    params: dict[str, Any] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)  # api_version for requests
+    file: Path | None = None
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    set: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def raises(self) -> str | None:
+        value = self.expect.get("raise")
+        return str(value) if value else None
+
+    def body(self) -> bytes:
+        """The wire bytes, with the variant's substitutions applied."""
+        assert self.file is not None
+        data = self.file.read_bytes()
+        if not self.set:
+            return data
+        obj = json.loads(data)
+        obj = copy.deepcopy(obj)
+        for path, value in self.set.items():
+            set_at(obj, path, value)
+        return json.dumps(obj).encode()
+
+    def frames_text(self) -> str:
+        return self.body().decode("utf-8", "replace")
+
+
+def fixture_dirs(spec_sources: list[Path], mode: str) -> list[tuple[Path, str]]:
+    """``fixtures/<name>/<mode>`` beside each spec in the extends chain, child first."""
+    out = []
+    for src in spec_sources:
+        folder = src.parent / "fixtures" / src.stem / mode
+        out.append((folder, f"{src.parent.name}/fixtures/{src.stem}/{mode}"))
+    return out
+
+
+def load(spec_sources: list[Path], mode: str) -> list[Transcript]:
+    """Every transcript for a provider's mode, the child's overriding the parent's by name."""
+    import yaml
+
+    chosen: dict[tuple[str, str], Transcript | None] = {}
+    for folder, shown in fixture_dirs(spec_sources, mode):
+        index = folder / "transcripts.yaml"
+        if not index.is_file():
+            continue
+        where = f"{shown}/transcripts.yaml"
+        try:
+            doc = yaml.safe_load(index.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise TranscriptError(f"{where}: invalid YAML: {exc}") from None
+        if not isinstance(doc, dict) or set(doc) - set(KINDS):
+            raise TranscriptError(f"{where}: top-level keys must be among {', '.join(KINDS)}")
+        for kind in KINDS:
+            entries = doc.get(kind) or {}
+            if not isinstance(entries, dict):
+                raise TranscriptError(f"{where}: {kind} must be a mapping of name → entry")
+            for name, entry in entries.items():
+                key = (kind, str(name))
+                if key in chosen:
+                    continue  # the child already said
+                chosen[key] = None if entry is None else _entry(kind, str(name), entry, folder, where)
+    return [t for t in chosen.values() if t is not None]
+
+
+def _entry(kind: str, name: str, entry: Any, folder: Path, where: str) -> Transcript:
+    if not isinstance(entry, dict) or not isinstance(entry.get("expect"), dict):
+        raise TranscriptError(f"{where}: {kind}.{name}: needs expect: {{...}}")
+    t = Transcript(kind=kind, name=name, source=where, expect=entry["expect"])
+    if kind == "requests":
+        if not isinstance(entry.get("params"), dict):
+            raise TranscriptError(f"{where}: {kind}.{name}: needs params: {{model: ..., ...}}")
+        t.params = entry["params"]
+        t.options = {k: entry[k] for k in ("api_version",) if k in entry}
+        return t
+    file = folder / str(entry.get("file", name))
+    if not file.is_file():
+        raise TranscriptError(f"{where}: {kind}.{name}: no file {file.name!r} in the folder")
+    t.file = file
+    t.status = int(entry.get("status", 200))
+    t.headers = {str(k): str(v) for k, v in (entry.get("headers") or {}).items()}
+    t.set = dict(entry.get("set") or {})
+    if kind == "errors" and t.status < 400:
+        raise TranscriptError(f"{where}: {kind}.{name}: status must be the error's HTTP status")
+    return t
