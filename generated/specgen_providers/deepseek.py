@@ -330,7 +330,7 @@ def _chat_build_request(
     path = '/chat/completions'
     return httpx.Request(
         'POST',
-        _base_url(base_url) + path,
+        _rt.url(_base_url(base_url) + path),
         params=query or None,
         headers=headers,
         content=_rt.dumps(body),

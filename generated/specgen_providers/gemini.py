@@ -299,7 +299,7 @@ def _chat_build_request(
         path = '/' + _rt.path_quote(v_api_version) + '/models/' + _rt.path_quote(v_model) + ':generateContent'
     return httpx.Request(
         'POST',
-        _base_url(base_url) + path,
+        _rt.url(_base_url(base_url) + path),
         params=query or None,
         headers=headers,
         content=_rt.dumps(body),
@@ -446,7 +446,7 @@ def _embeddings_build_request(
     path = '/' + _rt.path_quote(v_api_version) + '/models/' + _rt.path_quote(v_model) + ':batchEmbedContents'
     return httpx.Request(
         'POST',
-        _base_url(base_url) + path,
+        _rt.url(_base_url(base_url) + path),
         params=query or None,
         headers=headers,
         content=_rt.dumps(body),

@@ -243,7 +243,7 @@ def _chat_build_request(
     path = '/api/chat'
     return httpx.Request(
         'POST',
-        _base_url(base_url) + path,
+        _rt.url(_base_url(base_url) + path),
         params=query or None,
         headers=headers,
         content=_rt.dumps(body),
@@ -393,7 +393,7 @@ def _embeddings_build_request(
     path = '/api/embed'
     return httpx.Request(
         'POST',
-        _base_url(base_url) + path,
+        _rt.url(_base_url(base_url) + path),
         params=query or None,
         headers=headers,
         content=_rt.dumps(body),

@@ -6,6 +6,7 @@ generated module passes in the literals it was rendered with.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -76,6 +77,13 @@ def take_model(params: dict[str, Any], provider: str, prefix: str | None) -> str
     if prefix and model.startswith(prefix):
         model = model[len(prefix) :]
     return model
+
+
+@functools.lru_cache(maxsize=1024)
+def url(text: str) -> httpx.URL:
+    """``httpx.URL(text)``, remembered: an adapter sends to the same few URLs over and over, and
+    parsing one is a good part of building an ``httpx.Request`` (a URL is immutable, so sharing is safe)."""
+    return httpx.URL(text)
 
 
 def path_quote(value: str) -> str:
