@@ -43,9 +43,13 @@ def test_non_streaming_request_and_response(fake: FakeProvider) -> None:
     assert r.choices[0].message.content == data["content"][0]["text"]
     assert r.choices[0].finish_reason == "stop"
     assert r.usage is not None
-    assert r.usage.prompt_tokens == data["usage"]["input_tokens"]
-    assert r.usage.completion_tokens == data["usage"]["output_tokens"]
-    assert r.usage.total_tokens == data["usage"]["input_tokens"] + data["usage"]["output_tokens"]
+    u = data["usage"]
+    # OpenAI's prompt_tokens counts cached input too; Anthropic reports cache reads/writes apart
+    prompt = u["input_tokens"] + u["cache_read_input_tokens"] + u["cache_creation_input_tokens"]
+    assert r.usage.prompt_tokens == prompt
+    assert r.usage.completion_tokens == u["output_tokens"]
+    assert r.usage.total_tokens == prompt + u["output_tokens"]
+    assert r.to_dict()["usage"]["prompt_tokens_details"] == {"cached_tokens": u["cache_read_input_tokens"]}
     assert r.to_dict()["choices"][0]["message"]["role"] == "assistant"
 
 

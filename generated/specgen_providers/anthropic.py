@@ -81,49 +81,49 @@ _ERROR_CODE_PATHS: tuple[tuple[str, ...], ...] = (('error', 'type'),)
 def _classify(status: int | None, message: str, code: str | None) -> tuple[type[_err.LLMError], bool]:
     """The error class and retry flag for a status, message and code: the spec's error table."""
     lowered = message.casefold()
-    # specs/anthropic.yaml:87 errors.table: ContextWindowExceededError
+    # specs/anthropic.yaml:89 errors.table: ContextWindowExceededError
     if status in (400,) and 'prompt is too long' in lowered:
         return _err.ContextWindowExceededError, False
-    # specs/anthropic.yaml:88 errors.table: ContextWindowExceededError
+    # specs/anthropic.yaml:90 errors.table: ContextWindowExceededError
     if status in (400,) and 'exceed context limit' in lowered:
         return _err.ContextWindowExceededError, False
-    # specs/anthropic.yaml:89 errors.table: BadRequestError
+    # specs/anthropic.yaml:91 errors.table: BadRequestError
     if status in (400,):
         return _err.BadRequestError, False
-    # specs/anthropic.yaml:90 errors.table: AuthenticationError
+    # specs/anthropic.yaml:92 errors.table: AuthenticationError
     if status in (401,):
         return _err.AuthenticationError, False
-    # specs/anthropic.yaml:91 errors.table: PermissionDeniedError
+    # specs/anthropic.yaml:93 errors.table: PermissionDeniedError
     if status in (403,):
         return _err.PermissionDeniedError, False
-    # specs/anthropic.yaml:92 errors.table: NotFoundError
+    # specs/anthropic.yaml:94 errors.table: NotFoundError
     if status in (404,):
         return _err.NotFoundError, False
-    # specs/anthropic.yaml:93 errors.table: BadRequestError
+    # specs/anthropic.yaml:95 errors.table: BadRequestError
     if status in (413,):
         return _err.BadRequestError, False
-    # specs/anthropic.yaml:94 errors.table: RateLimitError
+    # specs/anthropic.yaml:96 errors.table: RateLimitError
     if status in (429,):
         return _err.RateLimitError, True
-    # specs/anthropic.yaml:95 errors.table: InternalServerError
+    # specs/anthropic.yaml:97 errors.table: InternalServerError
     if status in (500,):
         return _err.InternalServerError, True
-    # specs/anthropic.yaml:96 errors.table: Timeout
+    # specs/anthropic.yaml:98 errors.table: Timeout
     if status in (504,):
         return _err.Timeout, True
-    # specs/anthropic.yaml:97 errors.table: ServiceUnavailableError
+    # specs/anthropic.yaml:99 errors.table: ServiceUnavailableError
     if status in (529,):
         return _err.ServiceUnavailableError, True
-    # specs/anthropic.yaml:98 errors.table: ServiceUnavailableError
+    # specs/anthropic.yaml:100 errors.table: ServiceUnavailableError
     if True and code == 'overloaded_error':
         return _err.ServiceUnavailableError, True
-    # specs/anthropic.yaml:99 errors.table: RateLimitError
+    # specs/anthropic.yaml:101 errors.table: RateLimitError
     if True and code == 'rate_limit_error':
         return _err.RateLimitError, True
-    # specs/anthropic.yaml:100 errors.table: InternalServerError
+    # specs/anthropic.yaml:102 errors.table: InternalServerError
     if True and code == 'api_error':
         return _err.InternalServerError, True
-    # specs/anthropic.yaml:101 errors.table: BadRequestError
+    # specs/anthropic.yaml:103 errors.table: BadRequestError
     if True and code == 'invalid_request_error':
         return _err.BadRequestError, False
     del lowered
@@ -266,7 +266,7 @@ def _chat_build_request(
     for name, value in p.items():
         if value is not None:
             raise _rt.refuse(PROVIDER, model, name)
-    # specs/anthropic.yaml:64 stream (sse)
+    # specs/anthropic.yaml:66 stream (sse)
     if stream:
         _rt.set_path(body, ('stream',), True)
     _fmt.anthropic_chat_finalize(body)
@@ -286,7 +286,7 @@ def _chat_build_request(
 
 
 _CHAT_FINISH: dict[str, str] = {'end_turn': 'stop', 'stop_sequence': 'stop', 'max_tokens': 'length', 'tool_use': 'tool_calls', 'pause_turn': 'stop', 'refusal': 'content_filter', 'model_context_window_exceeded': 'length'}
-_CHAT_USAGE: tuple[tuple[str, tuple[str, ...]], ...] = (('prompt_tokens', ('usage', 'input_tokens')), ('completion_tokens', ('usage', 'output_tokens')), ('prompt_tokens_details.cached_tokens', ('usage', 'cache_read_input_tokens')), ('cache_creation_input_tokens', ('usage', 'cache_creation_input_tokens')), ('cache_read_input_tokens', ('usage', 'cache_read_input_tokens')))
+_CHAT_USAGE: tuple[tuple[str, tuple[str, ...]], ...] = (('prompt_tokens', ('usage', 'input_tokens')), ('prompt_tokens', ('usage', 'cache_read_input_tokens')), ('prompt_tokens', ('usage', 'cache_creation_input_tokens')), ('completion_tokens', ('usage', 'output_tokens')), ('prompt_tokens_details.cached_tokens', ('usage', 'cache_read_input_tokens')), ('cache_creation_input_tokens', ('usage', 'cache_creation_input_tokens')), ('cache_read_input_tokens', ('usage', 'cache_read_input_tokens')))
 
 
 def _chat_finish(raw: Any, message: Mapping[str, Any], tools_seen: bool = False) -> str | None:
@@ -344,7 +344,7 @@ def _chat_event(state: _rt.StreamState, event: str, data: str) -> ChatCompletion
     delta: dict[str, Any]
     call: dict[str, Any]
     function: dict[str, Any]
-    # specs/anthropic.yaml:69 stream.events[content_block_start/tool_use]
+    # specs/anthropic.yaml:71 stream.events[content_block_start/tool_use]
     if k0 == 'content_block_start' and k1 == 'tool_use':
         delta = {}
         call = {"index": state.tool_index(_rt.get_path(obj, ('index',)))}
@@ -356,14 +356,14 @@ def _chat_event(state: _rt.StreamState, event: str, data: str) -> ChatCompletion
         call["function"] = function
         delta["tool_calls"] = [call]
         return state.emit(delta, None, None)
-    # specs/anthropic.yaml:71 stream.events[content_block_delta/text_delta]
+    # specs/anthropic.yaml:73 stream.events[content_block_delta/text_delta]
     if k0 == 'content_block_delta' and k1 == 'text_delta':
         delta = {}
         text = _rt.get_path(obj, ('delta', 'text'))
         if text is not None:
             delta["content"] = text
         return state.emit(delta, None, None)
-    # specs/anthropic.yaml:72 stream.events[content_block_delta/input_json_delta]
+    # specs/anthropic.yaml:74 stream.events[content_block_delta/input_json_delta]
     if k0 == 'content_block_delta' and k1 == 'input_json_delta':
         delta = {}
         call = {"index": state.tool_index(_rt.get_path(obj, ('index',)))}
@@ -372,47 +372,47 @@ def _chat_event(state: _rt.StreamState, event: str, data: str) -> ChatCompletion
         call["function"] = function
         delta["tool_calls"] = [call]
         return state.emit(delta, None, None)
-    # specs/anthropic.yaml:73 stream.events[content_block_delta/thinking_delta]
+    # specs/anthropic.yaml:75 stream.events[content_block_delta/thinking_delta]
     if k0 == 'content_block_delta' and k1 == 'thinking_delta':
         delta = {}
         thought = _rt.get_path(obj, ('delta', 'thinking'))
         if thought is not None:
             delta["reasoning_content"] = thought
         return state.emit(delta, None, None)
-    # specs/anthropic.yaml:74 stream.events[content_block_delta/signature_delta]
+    # specs/anthropic.yaml:76 stream.events[content_block_delta/signature_delta]
     if k0 == 'content_block_delta' and k1 == 'signature_delta':
         return None
-    # specs/anthropic.yaml:75 stream.events[content_block_delta/citations_delta]
+    # specs/anthropic.yaml:77 stream.events[content_block_delta/citations_delta]
     if k0 == 'content_block_delta' and k1 == 'citations_delta':
         return None
-    # specs/anthropic.yaml:68 stream.events[message_start]
+    # specs/anthropic.yaml:70 stream.events[message_start]
     if k0 == 'message_start':
         state.id = str(_rt.get_path(obj, ('message', 'id')) or state.id)
         state.model = str(_rt.get_path(obj, ('message', 'model')) or state.model)
-        usage = _rt.usage_from(obj, (('prompt_tokens', ('message', 'usage', 'input_tokens')), ('cache_read_input_tokens', ('message', 'usage', 'cache_read_input_tokens')), ('cache_creation_input_tokens', ('message', 'usage', 'cache_creation_input_tokens'))))
+        usage = _rt.usage_from(obj, (('prompt_tokens', ('message', 'usage', 'input_tokens')), ('prompt_tokens', ('message', 'usage', 'cache_read_input_tokens')), ('prompt_tokens', ('message', 'usage', 'cache_creation_input_tokens')), ('prompt_tokens_details.cached_tokens', ('message', 'usage', 'cache_read_input_tokens')), ('cache_read_input_tokens', ('message', 'usage', 'cache_read_input_tokens')), ('cache_creation_input_tokens', ('message', 'usage', 'cache_creation_input_tokens'))))
         if usage:
             state.usage.update(usage)
         return None
-    # specs/anthropic.yaml:70 stream.events[content_block_start]
+    # specs/anthropic.yaml:72 stream.events[content_block_start]
     if k0 == 'content_block_start':
         return None
-    # specs/anthropic.yaml:76 stream.events[content_block_stop]
+    # specs/anthropic.yaml:78 stream.events[content_block_stop]
     if k0 == 'content_block_stop':
         return None
-    # specs/anthropic.yaml:77 stream.events[message_delta]
+    # specs/anthropic.yaml:79 stream.events[message_delta]
     if k0 == 'message_delta':
         usage = _rt.usage_from(obj, (('completion_tokens', ('usage', 'output_tokens')),))
         delta = {}
         finish = _chat_finish(_rt.get_path(obj, ('delta', 'stop_reason')), delta)
         return state.emit(delta, finish, usage)
-    # specs/anthropic.yaml:78 stream.events[message_stop]
+    # specs/anthropic.yaml:80 stream.events[message_stop]
     if k0 == 'message_stop':
         state.done = True
         return None
-    # specs/anthropic.yaml:79 stream.events[ping]
+    # specs/anthropic.yaml:81 stream.events[ping]
     if k0 == 'ping':
         return None
-    # specs/anthropic.yaml:80 stream.events[error]
+    # specs/anthropic.yaml:82 stream.events[error]
     if k0 == 'error':
         raise _event_error(obj, state.model)
     return None

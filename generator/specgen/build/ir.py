@@ -333,7 +333,7 @@ def _mode_ir(name: str, mode: Node, parent: Node, pattern_var: Any) -> ModeIR:
         )
     response = mode.get("response") or Node(mode.loc)
     finish = response.get("finish_reason") or Node(response.loc)
-    usage = [(k, split_path(v)) for k, v in (response.get("usage") or {}).items()]
+    usage = [(k, split_path(v)) for k, vs in (response.get("usage") or {}).items() for v in ll(vs)]
     stream_node = mode.get("stream")
     stream = _stream_ir(stream_node, bool(finish.get("map"))) if stream_node is not None else None
     fmt = str(mode.get("format", "openai"))
@@ -396,7 +396,7 @@ def _stream_ir(s: Node, has_finish_map: bool) -> StreamIR:
                 ev.tool_name = split_path(tc["name"]) if "name" in tc else None
                 ev.tool_args = split_path(tc["arguments"]) if "arguments" in tc else None
             ev.finish = split_path(action["finish_reason"]) if "finish_reason" in action else None
-            ev.usage = [(k, split_path(v)) for k, v in (action.get("usage") or {}).items()]
+            ev.usage = [(k, split_path(v)) for k, vs in (action.get("usage") or {}).items() for v in ll(vs)]
             ev.id = split_path(action["id"]) if "id" in action else None
             ev.model = split_path(action["model"]) if "model" in action else None
             ev.raise_error = action.get("raise") == "error"

@@ -380,7 +380,10 @@ class ModeRun:
             if m.finish_tool_calls:
                 L.declare(("finish_tool_calls",), "response", "finish_reason tool_calls when tools are called", m.finish_where, needs_evidence=True)
         for key, src in m.usage:
-            L.declare(("usage", key), "response", f"usage {key} ← {'.'.join(src)}", m.response_where, needs_evidence=True)
+            if ("usage", key) in L.decls:
+                L.decls[("usage", key)].check += f" + {'.'.join(src)}"
+            else:
+                L.declare(("usage", key), "response", f"usage {key} ← {'.'.join(src)}", m.response_where, needs_evidence=True)
         for i, row in enumerate(ir.error_rows):
             L.declare(("error", str(i)), "errors", _row_name(row), row.where, needs_evidence=True)
             L.declare(("retry", str(i)), "errors", f"{_row_name(row)} {'retried' if row.retry else 'not retried'}", row.where, needs_evidence=False)
@@ -719,17 +722,22 @@ class ModeRun:
                 c = self.call(self._base(), replies=[Reply.json(variant)])
                 got = _finish_of(c.value)
                 self.ledger.self_check(("finish", raw), None if got == value else f"{finish_path}={raw!r}: expected finish_reason {value!r}, received {M.show(got) if c.error is None else _describe(c.error)}")
-        for i, (key, src) in enumerate(m.usage):
+        sources: dict[str, list[tuple[str, ...]]] = {}
+        for key, src in m.usage:
+            sources.setdefault(key, []).append(src)
+        for i, (key, srcs) in enumerate(sources.items()):
             variant = json.loads(json.dumps(data))
-            number = 900001 + i
+            numbers = [900001 + 1000 * i + j for j in range(len(srcs))]  # several paths: summed
             try:
-                M.set_at(variant, ".".join(src), number)
+                for src, number in zip(srcs, numbers, strict=True):
+                    M.set_at(variant, ".".join(src), number)
             except (KeyError, IndexError, TypeError, ValueError):
                 continue
             c = self.call(self._base(), replies=[Reply.json(variant)])
             usage = c.value.to_dict().get("usage") if c.value is not None else None
             got = M.get(usage, key.split("."))
-            self.ledger.self_check(("usage", key), None if got == number else f"{'.'.join(src)}={number}: expected usage.{key}={number}, received {M.show(got if got is not M._MISSING else None)}")
+            sent = " + ".join(f"{'.'.join(src)}={n}" for src, n in zip(srcs, numbers, strict=True))
+            self.ledger.self_check(("usage", key), None if got == sum(numbers) else f"{sent}: expected usage.{key}={sum(numbers)}, received {M.show(got if got is not M._MISSING else None)}")
 
     def response_transcripts(self) -> None:
         m = self.mode
@@ -821,6 +829,10 @@ class ModeRun:
             frames = _frames(s.protocol, data)
             for key in {self._event_key(obj, event) for event, obj in frames} - {None}:
                 self.ledger.evidence(("event", str(key)), t.name, failure)
+            if t.raises and frames and isinstance(frames[-1][1], dict):
+                row = self._row_for(None, frames[-1][1])  # a mid-stream error has no HTTP status
+                if row is not None:
+                    self.ledger.evidence(("error", str(row)), t.name, failure)
             if not t.raises and "finish_reason" in t.expect:
                 paths = [self.mode.finish_from] + [ev.finish for ev in s.events if ev.finish]
                 fdetail = None
@@ -973,10 +985,10 @@ class ModeRun:
             M.set_at(body, ".".join(code_path), row.code)
         return body
 
-    def _row_for(self, status: int, raw: bytes) -> int | None:
+    def _row_for(self, status: int | None, raw: bytes | dict[str, Any]) -> int | None:
         """The error-table row the spec says applies (first match), as the adapter decides it."""
         try:
-            body = json.loads(raw)
+            body = json.loads(raw) if isinstance(raw, bytes) else raw
         except ValueError:
             body = None
         message = ""

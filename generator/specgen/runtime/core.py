@@ -355,12 +355,18 @@ def finish_usage(usage: dict[str, Any]) -> dict[str, Any]:
 
 
 def usage_from(obj: Any, fields: tuple[tuple[str, tuple[str, ...]], ...]) -> dict[str, Any] | None:
-    """OpenAI usage from ``(openai_field, provider_path)`` pairs; ``None`` when none is present."""
+    """OpenAI usage from ``(openai_field, provider_path)`` pairs; ``None`` when none is present.
+
+    A field named more than once is the sum of its paths."""
     usage: dict[str, Any] = {}
     for name, path in fields:
         value = get_path(obj, path)
         if value is not None:
-            set_path(usage, tuple(name.split(".")), value)
+            key = tuple(name.split("."))
+            before = get_path(usage, key)
+            if isinstance(before, int | float) and isinstance(value, int | float) and not isinstance(value, bool):
+                value = before + value
+            set_path(usage, key, value)
     return finish_usage(usage) if usage else None
 
 
