@@ -636,7 +636,7 @@ class ModeRun:
                 self._attribute_param(name, t.name, failure)
             return failure
         if c.received is None:
-            failure = f"not sent: {_describe(c.error)}"
+            failure = f"expected the request to be sent, received {_describe(c.error)}"
             for name in params:
                 self._attribute_param(name, t.name, failure)
             return failure

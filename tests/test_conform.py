@@ -1,0 +1,144 @@
+"""`specgen conform` catches broken adapters: each mutation of a good spec fails the check it should."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from specgen.cli import main
+from specgen.conform.match import diff
+from specgen.conform.runner import FAIL, PASS, UNVERIFIED, Result, accumulate, conform
+
+ROOT = Path(__file__).resolve().parent.parent
+SPECS = ROOT / "specs"
+
+
+def copy_provider(tmp_path: Path, name: str) -> Path:
+    specs = tmp_path / "specs"
+    (specs / "fixtures").mkdir(parents=True)
+    shutil.copy(SPECS / f"{name}.yaml", specs / f"{name}.yaml")
+    shutil.copytree(SPECS / "fixtures" / name, specs / "fixtures" / name)
+    return specs
+
+
+def mutate(specs: Path, name: str, old: str, new: str) -> None:
+    path = specs / f"{name}.yaml"
+    text = path.read_text()
+    assert text.count(old) == 1, f"mutation anchor {old!r} must occur once"
+    path.write_text(text.replace(old, new))
+
+
+def failures(results: list[Result]) -> list[str]:
+    return [f"{r.group} {r.check}: {r.detail}" for r in results if r.status == FAIL]
+
+
+@pytest.fixture(scope="module")
+def anthropic_results(tmp_path_factory: pytest.TempPathFactory) -> list[Result]:
+    specs = copy_provider(tmp_path_factory.mktemp("good"), "anthropic")
+    return conform(specs, ["anthropic"]).results
+
+
+def test_unmutated_spec_passes_and_nothing_is_unverified(anthropic_results: list[Result]) -> None:
+    assert failures(anthropic_results) == []
+    assert [r.check for r in anthropic_results if r.status == UNVERIFIED] == []
+    groups = {r.group for r in anthropic_results}
+    assert groups == {"request", "response", "stream", "errors"}
+    # every wire declaration is backed by a transcript, not by the self-check alone
+    param = next(r for r in anthropic_results if r.check == "param temperature → temperature")
+    assert param.status == PASS and "sampling" in param.evidence
+
+
+MUTATIONS = {
+    "swap two finish_reason rows": (
+        ("          end_turn: stop\n", "          end_turn: length\n"),
+        ("          max_tokens: length\n", "          max_tokens: stop\n"),
+        "response finish_reason end_turn → length",
+    ),
+    "drop a param mapping": (
+        ("      temperature: { to: temperature, range: [0, 1] }\n", ""),
+        None,
+        "request transcript requests/sampling",
+    ),
+    "change a target path": (
+        ("      top_k: { to: top_k }", "      top_k: { to: topK }"),
+        None,
+        "request param top_k → topK",
+    ),
+    "change an error class": (
+        ("{ status: 429, raise: RateLimitError, retry: true }", "{ status: 429, raise: InternalServerError, retry: true }"),
+        None,
+        "errors error 429 → InternalServerError",
+    ),
+    "break a stream event mapping": (
+        ("content_block_delta/text_delta: { content: delta.text }", "content_block_delta/text_delta: { content: delta.txt }"),
+        None,
+        "stream event content_block_delta/text_delta",
+    ),
+}
+
+
+@pytest.mark.parametrize("mutation", list(MUTATIONS), ids=list(MUTATIONS))
+def test_mutated_spec_fails_the_named_check(tmp_path: Path, mutation: str) -> None:
+    first, second, check = MUTATIONS[mutation]
+    specs = copy_provider(tmp_path, "anthropic")
+    mutate(specs, "anthropic", *first)
+    if second:
+        mutate(specs, "anthropic", *second)
+    report = conform(specs, ["anthropic"])
+    assert report.failed
+    failed = failures(report.results)
+    assert any(f.startswith(check) for f in failed), failed
+    named = next(r for r in report.results if f"{r.group} {r.check}".startswith(check) and r.status == FAIL)
+    assert "expected" in named.detail  # one line with an exact expected-vs-received
+    assert named.spec.startswith(("specs/anthropic.yaml:", "specs/fixtures/anthropic/"))
+
+
+def test_cli_exit_codes_and_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    specs = copy_provider(tmp_path, "anthropic")
+    out = tmp_path / "conform.json"
+    assert main(["conform", "anthropic", "--specs", str(specs), "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert text.splitlines()[0].split() == ["provider", "mode", "request", "response", "stream", "errors"]
+    records = json.loads(out.read_text())["results"]
+    assert records and {"provider", "mode", "group", "check", "status", "spec", "detail", "evidence"} <= set(records[0])
+    mutate(specs, "anthropic", "{ status: 404, raise: NotFoundError }", "{ status: 404, raise: BadRequestError }")
+    assert main(["conform", "anthropic", "--specs", str(specs)]) == 1
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("FAIL ")]
+    assert any("error 404 → BadRequestError (specs/anthropic.yaml:" in ln and "expected NotFoundError" in ln for ln in lines), lines
+
+
+def test_spec_without_fixtures_is_unverified_not_passed(tmp_path: Path) -> None:
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    shutil.copy(SPECS / "anthropic.yaml", specs / "anthropic.yaml")
+    results = conform(specs, ["anthropic"], mode="chat").results
+    assert failures(results) == []
+    statuses = {r.check: r.status for r in results}
+    assert statuses["param temperature → temperature"] == UNVERIFIED
+    assert statuses["finish_reason end_turn → stop"] == UNVERIFIED
+    assert statuses["param logprobs unsupported: refuse"] == PASS  # our own policy: the self-check decides
+
+
+def test_broken_transcript_file_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    specs = copy_provider(tmp_path, "anthropic")
+    (specs / "fixtures" / "anthropic" / "chat" / "transcripts.yaml").write_text("responses:\n  nope.json: { expect: {} }\n")
+    assert main(["conform", "anthropic", "--specs", str(specs)]) == 2
+    assert "specs/fixtures/anthropic/chat/transcripts.yaml: responses.nope.json: no file" in capsys.readouterr().err
+
+
+def test_partial_diff_and_accumulate() -> None:
+    assert diff({"a": 1}, {"a": 1, "b": 2}) == []
+    assert diff({"a": 1}, {"a": 1, "b": 2}, exact=True) == ["b: expected nothing, received 2"]
+    assert diff({"x": [{"y": True}]}, {"x": [{"y": 1}]}) == ["x[0].y: expected true, received 1"]
+    assert diff({"args": {"k": "v"}}, {"args": '{"k": "v"}'}) == []  # JSON text compared as JSON
+    chunks = [
+        {"id": "c1", "model": "m", "choices": [{"index": 0, "delta": {"content": "He"}}]},
+        {"id": "c1", "choices": [{"index": 0, "delta": {"content": "llo", "tool_calls": [{"index": 0, "id": "t", "function": {"name": "f", "arguments": "{"}}]}}]},
+        {"id": "c1", "choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "function": {"arguments": "}"}}]}, "finish_reason": "tool_calls"}], "usage": {"prompt_tokens": 1}},
+    ]
+    acc = accumulate(chunks)
+    assert acc["content"] == "Hello" and acc["finish_reason"] == "tool_calls" and acc["usage"] == {"prompt_tokens": 1}
+    assert acc["tool_calls"] == [{"id": "t", "type": "function", "function": {"name": "f", "arguments": "{}"}}]
