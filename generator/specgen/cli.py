@@ -45,17 +45,26 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from specgen.build.compiler import build
-
     specs_dir = Path(args.specs) if args.specs else _default_specs()
     out = Path(args.out) if args.out else _default_out()
+    templates = Path(args.templates) if args.templates else None
+    if not args.check and not args.force:
+        # nothing changed since the last build? the manifest says so without YAML, jinja2 or jsonschema
+        from specgen.build.manifest import up_to_date
+
+        unchanged = up_to_date(specs_dir, out, only=args.only or None, templates=templates)
+        if unchanged is not None:
+            print(f"0 written, {len(unchanged)} unchanged, 0 removed")
+            return EXIT_OK
+    from specgen.build.compiler import build
+
     try:
         result = build(
             specs_dir,
             out,
             only=args.only or None,
             check=args.check,
-            templates=Path(args.templates) if args.templates else None,
+            templates=templates,
             force=args.force,
         )
     except SpecErrors as errors:
@@ -92,6 +101,46 @@ def cmd_conform(args: argparse.Namespace) -> int:
     if args.json:
         write_json(report, Path(args.json))
     return EXIT_STALE if report.failed else EXIT_OK
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    import json
+
+    from specgen.audit.checklist import audit, stale, write
+    from specgen.conform.runner import conform
+    from specgen.conform.transcripts import TranscriptError
+    from specgen.spec.resolve import load_specs
+
+    specs_dir = Path(args.specs) if args.specs else _default_specs()
+    folder = Path(args.out)
+    ref_path = Path(args.reference) if args.reference else folder / "litellm_reference.json"
+    try:
+        reference = json.loads(ref_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        print(f"specgen: cannot read the LiteLLM reference {ref_path}: {exc}; run `specgen reference sync`", file=sys.stderr)
+        return EXIT_SPEC
+    try:
+        specs = load_specs(specs_dir)
+        report = conform(specs_dir)
+    except SpecErrors as errors:
+        return _report(errors)
+    except TranscriptError as exc:
+        print(f"specgen: {exc}", file=sys.stderr)
+        return EXIT_SPEC
+    result = audit(specs, report.results, reference)
+    if args.json:
+        print(json.dumps(result.parity, indent=1, ensure_ascii=False, sort_keys=True))
+    if args.check:
+        bad = stale(result, folder)
+        if bad:
+            print(f"specgen: {', '.join(str(folder / b) for b in bad)} stale; run `specgen audit`", file=sys.stderr)
+            return EXIT_STALE
+        print(f"ok: {folder} matches the specs, conformance and the reference")
+        return EXIT_OK
+    for path in write(result, folder):
+        if not args.json:
+            print(f"wrote {path}")
+    return EXIT_OK
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
@@ -142,6 +191,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", metavar="PATH", help="also write one record per check to PATH")
     p.add_argument("-v", "--verbose", action="store_true", help="list unverified declarations too")
     p.set_defaults(func=cmd_conform)
+
+    p = sub.add_parser("audit", help="write the LiteLLM parity checklist (specs × conformance × LiteLLM reference)")
+    p.add_argument("--specs", help="specs folder (default: ./specs, else the built-in specs)")
+    p.add_argument("--out", default="checklist", help="checklist folder (default: checklist)")
+    p.add_argument("--reference", help="LiteLLM reference snapshot (default: <out>/litellm_reference.json)")
+    p.add_argument("--json", action="store_true", help="also print parity.json to stdout")
+    p.add_argument("--check", action="store_true", help="write nothing; exit 1 if the committed checklist is stale")
+    p.set_defaults(func=cmd_audit)
 
     p = sub.add_parser("schema", help="print the ProviderSpec JSON Schema")
     p.set_defaults(func=cmd_schema)

@@ -1,0 +1,201 @@
+"""`specgen audit`: the spec's declarations, the conformance results and LiteLLM's reference, side by side.
+
+Per provider × mode × parameter one cell:
+
+* ``✅`` verified — the spec maps it and conformance passed it with transcript evidence;
+* ``⚠️`` declared but unverified;
+* ``❌`` failing conformance;
+* ``gap`` — LiteLLM supports it and the spec doesn't map it;
+* ``➕`` ours only — the spec maps it and LiteLLM doesn't list it.
+
+Gaps are classified high-level (a shared abstraction is missing: a mode, a stream protocol,
+an auth scheme; counted by how many LiteLLM providers each blocks) or provider-specific (an
+endpoint or a param mapping).  The output is deterministic: the same inputs give the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from specgen.build.ir import ProviderIR, build_ir
+from specgen.conform.runner import FAIL, PASS, Result
+from specgen.spec.resolve import ResolvedSpec
+
+VERIFIED, UNVERIFIED_CELL, FAILING, GAP, OURS = "✅", "⚠️", "❌", "gap", "➕"
+# our mode name → LiteLLM's
+MODE_NAMES = {"chat": "chat", "embeddings": "embedding"}
+# modes the runtime can render today (a LiteLLM mode outside this set is a missing abstraction)
+RUNTIME_MODES = {"chat", "embedding"}
+# LiteLLM call options that are not provider params
+NOT_PARAMS = {
+    "api_base", "api_key", "api_version", "base_url", "default_headers", "deployment_id",
+    "extra_headers", "extra_body", "extra_query", "timeout", "max_retries", "organization", "stream",
+    "model", "messages", "input", "custom_llm_provider", "mock_response", "metadata_",
+}  # fmt: skip
+# LiteLLM providers that need what the runtime lacks, by name prefix
+NEEDS = {
+    "bedrock": "AWS SigV4 auth + eventstream protocol",
+    "sagemaker": "AWS SigV4 auth + eventstream protocol",
+    "vertex_ai": "Google OAuth (service-account) auth",
+}
+
+
+@dataclass
+class Audit:
+    parity: dict[str, Any]
+    markdown: str
+
+
+def _status_of(results: list[Result], provider: str, mode: str, checks: list[str]) -> str | None:
+    statuses = [r.status for r in results if r.provider == provider and r.mode == mode and r.check in checks]
+    if not statuses:
+        return None
+    if FAIL in statuses:
+        return FAILING
+    if all(s == PASS for s in statuses):
+        return VERIFIED
+    return UNVERIFIED_CELL
+
+
+def _our_params(ir: ProviderIR, mode: str) -> dict[str, tuple[str, list[str]]]:
+    """param → (how the spec declares it, the conform check names for it)."""
+    m = ir.mode(mode)
+    out: dict[str, tuple[str, list[str]]] = {}
+    if m is None:
+        return out
+    for prm in m.params:
+        if prm.kind == "map":
+            out[prm.name] = ("map → " + ".".join(prm.to), [f"param {prm.name} → {'.'.join(prm.to)}"])
+        else:
+            out[prm.name] = (prm.kind, [f"param {prm.name} unsupported: {prm.kind}"])
+    for name, target, _where in m.aliases:
+        out[name] = (f"alias of {target}", [f"param {name} alias of {target}"])
+    return out
+
+
+def audit(specs: list[ResolvedSpec], results: list[Result], reference: dict[str, Any]) -> Audit:
+    ref_providers: dict[str, Any] = reference.get("providers", {})
+    ours = {s.name: build_ir(s) for s in specs}
+    providers: dict[str, Any] = {}
+    high: dict[str, dict[str, Any]] = {}
+
+    for name, ir in sorted(ours.items()):
+        ref = ref_providers.get(name)
+        entry: dict[str, Any] = {"in_litellm": ref is not None, "modes": {}, "gaps": []}
+        ref_modes = (ref or {}).get("modes", {})
+        for m in ir.modes:
+            lmode = MODE_NAMES.get(m.name, m.name)
+            ref_params = set((ref_modes.get(lmode) or {}).get("supported_openai_params") or ()) - NOT_PARAMS
+            mine = _our_params(ir, m.name)
+            cells: dict[str, Any] = {}
+            for param in sorted(set(mine) | ref_params):
+                how, checks = mine.get(param, ("", []))
+                status = _status_of(results, name, m.name, checks) if checks else None
+                mapped = bool(how) and how not in ("drop", "refuse")
+                if mapped and param not in ref_params and ref is not None:
+                    cell = OURS
+                elif mapped:
+                    cell = status or UNVERIFIED_CELL
+                elif param in ref_params:
+                    cell = GAP
+                    entry["gaps"].append({"kind": "param", "mode": m.name, "param": param, "spec": how or "not declared"})
+                else:
+                    continue  # declared unsupported, and LiteLLM doesn't support it either
+                cells[param] = {"cell": cell, "spec": how or None, "litellm": param in ref_params, "conform": status}
+            groups = {
+                g: _status_of(results, name, m.name, [r.check for r in results if r.provider == name and r.mode == m.name and r.group == g])
+                for g in ("request", "response", "stream", "errors")
+            }
+            entry["modes"][m.name] = {"params": cells, "conform": groups, "litellm_stream": (ref_modes.get(lmode) or {}).get("stream")}
+        for lmode in sorted(set(ref_modes) - {MODE_NAMES.get(m.name, m.name) for m in ir.modes}):
+            entry["gaps"].append({"kind": "mode", "mode": lmode})
+        providers[name] = entry
+
+    for lname, ref in sorted(ref_providers.items()):
+        for lmode in ref.get("modes", {}):
+            if lmode not in RUNTIME_MODES:
+                high.setdefault(f"mode {lmode}", {"kind": "mode", "providers": []})["providers"].append(lname)
+        for prefix, need in NEEDS.items():
+            if lname.startswith(prefix):
+                high.setdefault(need, {"kind": "protocol/auth", "providers": []})["providers"].append(lname)
+    high_list = [
+        {"abstraction": k, "kind": v["kind"], "blocks": len(v["providers"]), "providers": sorted(v["providers"])}
+        for k, v in sorted(high.items(), key=lambda kv: (-len(kv[1]["providers"]), kv[0]))
+    ]
+    missing = sorted(
+        ({"provider": n, "model_count": int(r.get("model_count") or 0), "modes": sorted(r.get("modes", {}))} for n, r in ref_providers.items() if n not in ours),
+        key=lambda x: (-x["model_count"], x["provider"]),
+    )
+    parity = {
+        "litellm_version": reference.get("litellm_version"),
+        "providers": providers,
+        "high_level_gaps": high_list,
+        "litellm_only_providers": missing,
+    }
+    return Audit(parity, render(parity))
+
+
+def render(parity: dict[str, Any]) -> str:
+    out: list[str] = []
+    w = out.append
+    w("# LiteLLM provider parity checklist\n")
+    w(f"Generated by `specgen audit` from `specs/`, `specgen conform` and the LiteLLM {parity.get('litellm_version')} reference snapshot. Do not edit by hand.\n")
+    w(f"Cells: {VERIFIED} verified · {UNVERIFIED_CELL} declared but unverified · {FAILING} failing · gap (LiteLLM has it, the spec doesn't) · {OURS} ours only.\n")
+    w("## Summary\n")
+    w(f"| provider | mode | {VERIFIED} | {UNVERIFIED_CELL} | {FAILING} | gap | {OURS} | conform request / response / stream / errors |")
+    w("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for name, entry in parity["providers"].items():
+        for mode, data in entry["modes"].items():
+            cells = [c["cell"] for c in data["params"].values()]
+            groups = " / ".join(data["conform"][g] or "-" for g in ("request", "response", "stream", "errors"))
+            w(f"| {name} | {mode} | {cells.count(VERIFIED)} | {cells.count(UNVERIFIED_CELL)} | {cells.count(FAILING)} | {cells.count(GAP)} | {cells.count(OURS)} | {groups} |")
+    w("\n## High-level gaps (a shared abstraction is missing)\n")
+    w("| abstraction | LiteLLM providers it blocks |")
+    w("| --- | --- |")
+    for g in parity["high_level_gaps"]:
+        w(f"| {g['abstraction']} | {g['blocks']} |")
+    w("\n## Providers LiteLLM supports and we don't (by LiteLLM model count)\n")
+    w("| provider | models | modes |")
+    w("| --- | --- | --- |")
+    for p in parity["litellm_only_providers"]:
+        w(f"| {p['provider']} | {p['model_count']} | {', '.join(p['modes'])} |")
+    for name, entry in parity["providers"].items():
+        w(f"\n## {name}\n")
+        if not entry["in_litellm"]:
+            w("LiteLLM has no provider of this name.\n")
+        for mode, data in entry["modes"].items():
+            w(f"### {mode}\n")
+            w("| param | cell | spec | LiteLLM |")
+            w("| --- | --- | --- | --- |")
+            for param, c in data["params"].items():
+                w(f"| `{param}` | {c['cell']} | {c['spec'] or '—'} | {'yes' if c['litellm'] else 'no'} |")
+            w("")
+        other = [g for g in entry["gaps"] if g["kind"] == "mode"]
+        if other:
+            w("Provider-specific gaps — modes LiteLLM offers here: " + ", ".join(g["mode"] for g in other) + "\n")
+    return "\n".join(out).rstrip() + "\n"
+
+
+def write(audit_: Audit, folder: Path) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    md, js = folder / "LITELLM_PROVIDER_CHECKLIST.md", folder / "parity.json"
+    md.write_text(audit_.markdown, encoding="utf-8")
+    js.write_text(json.dumps(audit_.parity, indent=1, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8")
+    return [md, js]
+
+
+def stale(audit_: Audit, folder: Path) -> list[str]:
+    """Files under ``folder`` that differ from what the audit would write."""
+    wanted = {
+        "LITELLM_PROVIDER_CHECKLIST.md": audit_.markdown,
+        "parity.json": json.dumps(audit_.parity, indent=1, ensure_ascii=False, sort_keys=True) + "\n",
+    }
+    out = []
+    for name, text in wanted.items():
+        path = folder / name
+        if not path.is_file() or path.read_text(encoding="utf-8") != text:
+            out.append(name)
+    return out

@@ -1,0 +1,76 @@
+"""`specgen audit`: the join of declarations, conformance and the LiteLLM reference, and its --check."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from specgen.audit.checklist import FAILING, GAP, OURS, VERIFIED, audit, stale, write
+from specgen.cli import main
+from specgen.conform.runner import conform
+from specgen.spec.resolve import load_specs
+
+ROOT = Path(__file__).resolve().parent.parent
+
+REFERENCE = {
+    "litellm_version": "1.100.5",
+    "providers": {
+        "anthropic": {
+            "model_count": 26,
+            "modes": {
+                "chat": {"supported_openai_params": ["max_tokens", "temperature", "top_p", "response_format", "stream", "api_key"]},
+                "image_generation": {"supported_openai_params": []},
+            },
+        },
+        "bedrock": {"model_count": 420, "modes": {"chat": {}, "rerank": {}}},
+        "cohere": {"model_count": 30, "modes": {"chat": {}, "rerank": {}}},
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def specs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("audit") / "specs"
+    (folder / "fixtures").mkdir(parents=True)
+    shutil.copy(ROOT / "specs" / "anthropic.yaml", folder / "anthropic.yaml")
+    shutil.copytree(ROOT / "specs" / "fixtures" / "anthropic", folder / "fixtures" / "anthropic")
+    return folder
+
+
+def test_cells_and_gaps(specs: Path) -> None:
+    results = conform(specs).results
+    a = audit(load_specs(specs), results, REFERENCE)
+    cells = a.parity["providers"]["anthropic"]["modes"]["chat"]["params"]
+    assert cells["temperature"]["cell"] == VERIFIED  # mapped, conformance passed with a transcript
+    assert cells["response_format"]["cell"] == GAP  # LiteLLM has it, the spec doesn't
+    assert cells["top_k"]["cell"] == OURS  # mapped here, not in LiteLLM's list
+    assert "api_key" not in cells and "stream" not in cells  # call options, not params
+    gaps = a.parity["providers"]["anthropic"]["gaps"]
+    assert {"kind": "mode", "mode": "image_generation"} in gaps
+    high = {g["abstraction"]: g["blocks"] for g in a.parity["high_level_gaps"]}
+    assert high["mode rerank"] == 2 and high["mode image_generation"] == 1
+    assert [p["provider"] for p in a.parity["litellm_only_providers"]] == ["bedrock", "cohere"]  # by model count
+    # a failing check shows as failing
+    broken = [r if r.check != "param temperature → temperature" else type(r)(**{**r.to_dict(), "status": "fail"}) for r in results]
+    assert audit(load_specs(specs), broken, REFERENCE).parity["providers"]["anthropic"]["modes"]["chat"]["params"]["temperature"]["cell"] == FAILING
+
+
+def test_deterministic_and_check(specs: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    results = conform(specs).results
+    first = audit(load_specs(specs), results, REFERENCE)
+    second = audit(load_specs(specs), conform(specs).results, REFERENCE)
+    assert first.markdown == second.markdown and first.parity == second.parity
+    out = tmp_path / "checklist"
+    write(first, out)
+    assert stale(second, out) == []
+    (out / "litellm_reference.json").write_text(json.dumps(REFERENCE))
+    assert main(["audit", "--specs", str(specs), "--out", str(out), "--check"]) == 0
+    md = out / "LITELLM_PROVIDER_CHECKLIST.md"
+    md.write_text(md.read_text().replace("✅", "x", 1))
+    assert main(["audit", "--specs", str(specs), "--out", str(out), "--check"]) == 1
+    assert "stale" in capsys.readouterr().err
+    assert main(["audit", "--specs", str(specs), "--out", str(out)]) == 0
+    assert stale(first, out) == []
