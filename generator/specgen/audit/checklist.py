@@ -125,10 +125,8 @@ def audit(specs: list[ResolvedSpec], results: list[Result], reference: dict[str,
         {"abstraction": k, "kind": v["kind"], "blocks": len(v["providers"]), "providers": sorted(v["providers"])}
         for k, v in sorted(high.items(), key=lambda kv: (-len(kv[1]["providers"]), kv[0]))
     ]
-    missing = sorted(
-        ({"provider": n, "model_count": int(r.get("model_count") or 0), "modes": sorted(r.get("modes", {}))} for n, r in ref_providers.items() if n not in ours),
-        key=lambda x: (-x["model_count"], x["provider"]),
-    )
+    counted = sorted((-int(r.get("model_count") or 0), n, sorted(r.get("modes", {}))) for n, r in ref_providers.items() if n not in ours)
+    missing = [{"provider": n, "model_count": -neg, "modes": modes} for neg, n, modes in counted]
     parity = {
         "litellm_version": reference.get("litellm_version"),
         "providers": providers,
