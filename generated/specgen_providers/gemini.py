@@ -93,46 +93,46 @@ _ERROR_CODE_PATHS: tuple[tuple[str, ...], ...] = (('error', 'status'),)
 def _classify(status: int | None, message: str, code: str | None) -> tuple[type[_err.LLMError], bool]:
     """The error class and retry flag for a status, message and code: the spec's error table."""
     lowered = message.casefold()
-    # specs/gemini.yaml:97 errors.table: ContextWindowExceededError
+    # specs/gemini.yaml:100 errors.table: ContextWindowExceededError
     if status in (400,) and 'input token count' in lowered:
         return _err.ContextWindowExceededError, False
-    # specs/gemini.yaml:98 errors.table: ContextWindowExceededError
+    # specs/gemini.yaml:101 errors.table: ContextWindowExceededError
     if status in (400,) and 'exceeds the maximum number of tokens' in lowered:
         return _err.ContextWindowExceededError, False
-    # specs/gemini.yaml:99 errors.table: AuthenticationError
+    # specs/gemini.yaml:102 errors.table: AuthenticationError
     if status in (400,) and 'api key not valid' in lowered:
         return _err.AuthenticationError, False
-    # specs/gemini.yaml:100 errors.table: BadRequestError
+    # specs/gemini.yaml:103 errors.table: BadRequestError
     if status in (400,):
         return _err.BadRequestError, False
-    # specs/gemini.yaml:101 errors.table: AuthenticationError
+    # specs/gemini.yaml:104 errors.table: AuthenticationError
     if status in (401,):
         return _err.AuthenticationError, False
-    # specs/gemini.yaml:102 errors.table: PermissionDeniedError
+    # specs/gemini.yaml:105 errors.table: PermissionDeniedError
     if status in (403,):
         return _err.PermissionDeniedError, False
-    # specs/gemini.yaml:103 errors.table: NotFoundError
+    # specs/gemini.yaml:106 errors.table: NotFoundError
     if status in (404,):
         return _err.NotFoundError, False
-    # specs/gemini.yaml:104 errors.table: RateLimitError
+    # specs/gemini.yaml:107 errors.table: RateLimitError
     if status in (429,):
         return _err.RateLimitError, True
-    # specs/gemini.yaml:105 errors.table: InternalServerError
+    # specs/gemini.yaml:108 errors.table: InternalServerError
     if status in (500,):
         return _err.InternalServerError, True
-    # specs/gemini.yaml:106 errors.table: ServiceUnavailableError
+    # specs/gemini.yaml:109 errors.table: ServiceUnavailableError
     if status in (503,):
         return _err.ServiceUnavailableError, True
-    # specs/gemini.yaml:107 errors.table: Timeout
+    # specs/gemini.yaml:110 errors.table: Timeout
     if status in (504,):
         return _err.Timeout, True
-    # specs/gemini.yaml:108 errors.table: ServiceUnavailableError
+    # specs/gemini.yaml:111 errors.table: ServiceUnavailableError
     if True and code == 'UNAVAILABLE':
         return _err.ServiceUnavailableError, True
-    # specs/gemini.yaml:109 errors.table: RateLimitError
+    # specs/gemini.yaml:112 errors.table: RateLimitError
     if True and code == 'RESOURCE_EXHAUSTED':
         return _err.RateLimitError, True
-    # specs/gemini.yaml:110 errors.table: InternalServerError
+    # specs/gemini.yaml:113 errors.table: InternalServerError
     if True and code == 'INTERNAL':
         return _err.InternalServerError, True
     del lowered
@@ -285,7 +285,7 @@ def _chat_build_request(
     for name, value in p.items():
         if value is not None:
             raise _rt.refuse(PROVIDER, model, name)
-    # specs/gemini.yaml:76 stream (sse)
+    # specs/gemini.yaml:79 stream (sse)
     _fmt.gemini_chat_finalize(body)
     if isinstance(extra_body, dict):
         body.update(extra_body)
@@ -307,7 +307,7 @@ def _chat_build_request(
 
 
 _CHAT_FINISH: dict[str, str] = {'STOP': 'stop', 'MAX_TOKENS': 'length', 'SAFETY': 'content_filter', 'RECITATION': 'content_filter', 'LANGUAGE': 'content_filter', 'BLOCKLIST': 'content_filter', 'PROHIBITED_CONTENT': 'content_filter', 'SPII': 'content_filter', 'IMAGE_SAFETY': 'content_filter', 'MALFORMED_FUNCTION_CALL': 'stop', 'OTHER': 'stop', 'FINISH_REASON_UNSPECIFIED': 'stop'}
-_CHAT_USAGE: tuple[tuple[str, tuple[str, ...]], ...] = (('prompt_tokens', ('usageMetadata', 'promptTokenCount')), ('completion_tokens', ('usageMetadata', 'candidatesTokenCount')), ('total_tokens', ('usageMetadata', 'totalTokenCount')), ('completion_tokens_details.reasoning_tokens', ('usageMetadata', 'thoughtsTokenCount')), ('prompt_tokens_details.cached_tokens', ('usageMetadata', 'cachedContentTokenCount')))
+_CHAT_USAGE: tuple[tuple[str, tuple[str, ...]], ...] = (('prompt_tokens', ('usageMetadata', 'promptTokenCount')), ('completion_tokens', ('usageMetadata', 'candidatesTokenCount')), ('completion_tokens', ('usageMetadata', 'thoughtsTokenCount')), ('total_tokens', ('usageMetadata', 'totalTokenCount')), ('completion_tokens_details.reasoning_tokens', ('usageMetadata', 'thoughtsTokenCount')), ('prompt_tokens_details.cached_tokens', ('usageMetadata', 'cachedContentTokenCount')))
 
 
 def _chat_finish(raw: Any, message: Mapping[str, Any], tools_seen: bool = False) -> str | None:
@@ -364,7 +364,7 @@ def _chat_event(state: _rt.StreamState, event: str, data: str) -> ChatCompletion
     obj = state.load(data)
     if _rt.get_path(obj, ('error',)) is not None:
         raise _event_error(obj, state.model)
-    # specs/gemini.yaml:76 stream.format: gemini
+    # specs/gemini.yaml:79 stream.format: gemini
     choices = [
         {"index": index, "delta": delta, "finish_reason": _chat_finish(raw, delta, bool(state.tool_ids))}
         for index, delta, raw in _fmt.gemini_stream_choices(obj, state)
@@ -394,7 +394,7 @@ chat = ChatMode(
 
 
 # ---------------------------------------------------------------------------- embeddings
-# specs/gemini.yaml:83 modes.embeddings (format: gemini)
+# specs/gemini.yaml:86 modes.embeddings (format: gemini)
 
 
 def _embeddings_build_request(
@@ -419,22 +419,22 @@ def _embeddings_build_request(
     body: dict[str, Any] = {}
     query: dict[str, str] = {}
     try:
-        # specs/gemini.yaml:88 params.dimensions
+        # specs/gemini.yaml:91 params.dimensions
         v = p.pop('dimensions', None)
         if v is not None:
             body['outputDimensionality'] = v
-        # specs/gemini.yaml:89 params.task_type
+        # specs/gemini.yaml:92 params.task_type
         v = p.pop('task_type', None)
         if v is not None:
             body['taskType'] = v
-        # specs/gemini.yaml:90 params.encoding_format
+        # specs/gemini.yaml:93 params.encoding_format
         p.pop('encoding_format', None)
-        # specs/gemini.yaml:91 params.user
+        # specs/gemini.yaml:94 params.user
         p.pop('user', None)
         _fmt.gemini_embeddings_request(body, inputs, model)
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
         raise _err.BadRequestError(f"invalid embeddings params: {exc}", provider=PROVIDER, model=model) from None
-    # specs/gemini.yaml:83 unsupported: refuse
+    # specs/gemini.yaml:86 unsupported: refuse
     for name, value in p.items():
         if value is not None:
             raise _rt.refuse(PROVIDER, model, name)
