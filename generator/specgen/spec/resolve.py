@@ -9,11 +9,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from specgen.resources import builtin_specs_dir, schema_path
+from specgen.resources import schema_path
 from specgen.runtime.errors import ERROR_CLASSES
 from specgen.runtime.formats import FORMATS, STREAM_FORMATS
 from specgen.runtime.transforms import TRANSFORMS
 from specgen.spec.errors import Location, SpecError, SpecErrors
+from specgen.spec.files import display_name, find_base, source_display, spec_files
 from specgen.spec.loader import Node, NodeList, load_yaml, location_of
 
 __all__ = ["ResolvedSpec", "load_specs", "spec_files"]
@@ -30,16 +31,6 @@ class ResolvedSpec:
     display: str  # how errors and generated headers name it: "specs/x.yaml"
     data: Node  # merged and validated
     sources: list[Path]  # this file and every file it extends, child first
-
-
-def spec_files(specs_dir: Path) -> list[Path]:
-    return sorted(p for p in specs_dir.glob("*.yaml") if p.is_file())
-
-
-def display_name(path: Path, specs_dir: Path | None = None) -> str:
-    """``specs/x.yaml``: the folder name and the file name, never an absolute path."""
-    folder = (specs_dir or path.parent).name or "specs"
-    return f"{folder}/{path.name}"
 
 
 @lru_cache(maxsize=1)
@@ -69,9 +60,7 @@ class _Loader:
         self.merged: dict[Path, tuple[Node, list[Path]]] = {}
 
     def display(self, path: Path) -> str:
-        if path.parent == self.specs_dir:
-            return display_name(path, self.specs_dir)
-        return display_name(path)  # a built-in base: "specs/openai.yaml"
+        return source_display(path, self.specs_dir)
 
     def load_raw(self, path: Path) -> Node:
         if path not in self.raw:
@@ -83,11 +72,7 @@ class _Loader:
         return result
 
     def find_base(self, name: str, child: Path) -> Path | None:
-        for folder in (child.parent, self.specs_dir, builtin_specs_dir()):
-            candidate = folder / f"{name}.yaml"
-            if candidate.is_file() and candidate.resolve() != child.resolve():
-                return candidate
-        return None
+        return find_base(name, child, self.specs_dir)
 
     def resolve(self, path: Path, stack: tuple[Path, ...] = ()) -> tuple[Node, list[Path]]:
         if path in self.merged:
