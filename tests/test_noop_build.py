@@ -203,3 +203,30 @@ def test_manifest_names_no_machine_paths(project: tuple[Path, Path]) -> None:
     data = json.loads(text)
     assert data["modules"]["grandchild"]["extends"] == ["child", "base"]
     assert data["init"]["providers"] == ["base", "child", "grandchild"]
+
+
+def test_build_side_does_not_import_httpx() -> None:
+    code = "import sys, specgen.build.compiler, specgen.spec.resolve; print('httpx' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "False\n"
+
+
+@pytest.mark.skipif(not hasattr(__import__("yaml"), "CSafeLoader"), reason="PyYAML without libyaml")
+def test_libyaml_and_pyyaml_load_the_same_trees_and_locations(monkeypatch: pytest.MonkeyPatch) -> None:
+    import yaml
+
+    from specgen.spec import loader
+
+    def tree(node: object) -> object:
+        if isinstance(node, loader.Node):
+            return (str(node.loc), [(k, str(node.where(k)), str(node.where_value(k)), tree(v)) for k, v in node.items()])
+        if isinstance(node, loader.NodeList):
+            return (str(node.loc), [str(loc) for loc in node.item_locs], [tree(v) for v in node])
+        return node
+
+    files = sorted((ROOT / "specs").glob("*.yaml")) + sorted((ROOT / "specs" / "fixtures").rglob("*.yaml"))
+    assert files
+    for path in files:
+        fast = tree(loader.load_yaml(path, "specs/x.yaml"))
+        monkeypatch.setattr(loader, "_YAML_LOADER", yaml.SafeLoader)
+        assert tree(loader.load_yaml(path, "specs/x.yaml")) == fast, path.name
+        monkeypatch.undo()

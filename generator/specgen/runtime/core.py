@@ -13,10 +13,8 @@ import re
 import time
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Mapping
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
-
-import httpx
 
 from specgen.runtime.errors import (
     APIResponseValidationError,
@@ -28,6 +26,9 @@ from specgen.runtime.errors import (
     scrub,
 )
 from specgen.runtime.types import ChatCompletionChunk
+
+if TYPE_CHECKING:  # adapters import httpx themselves; the spec checks (formats, via here) need not
+    import httpx
 
 
 class Decoder(Protocol):
@@ -83,6 +84,8 @@ def take_model(params: dict[str, Any], provider: str, prefix: str | None) -> str
 def url(text: str) -> httpx.URL:
     """``httpx.URL(text)``, remembered: an adapter sends to the same few URLs over and over, and
     parsing one is a good part of building an ``httpx.Request`` (a URL is immutable, so sharing is safe)."""
+    import httpx
+
     return httpx.URL(text)
 
 
