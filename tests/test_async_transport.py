@@ -540,3 +540,17 @@ def test_chunked_body_of_many_sizes_and_splits() -> None:
 
     first, second, n = asyncio.run(main())
     assert first == payload and second == payload and n == 1
+
+
+def test_request_asking_to_close_does_not_reuse_the_connection() -> None:
+    ok = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"
+
+    async def main() -> int:
+        async with scripted(replies(ok)) as (url, conns), httpx.AsyncClient(transport=AsyncTransport()) as client:
+            for _ in range(2):
+                assert (await fetch(url, client, headers={"connection": "close"})).text == "ok"
+            assert (await fetch(url, client)).text == "ok"
+            assert (await fetch(url, client)).text == "ok"
+            return len(conns)
+
+    assert asyncio.run(main()) == 3

@@ -393,6 +393,8 @@ class AsyncTransport(httpx.AsyncBaseTransport):
             length = int(next(iter(values)))
         else:
             keep_alive = False  # the body ends when the server closes the connection
+        if keep_alive and b"close" in request.headers.get("connection", "").lower().encode():
+            keep_alive = False  # the caller asked for this connection to end with the request
         stream = _Body(self, conn, request, read_timeout, length, chunked, keep_alive)
         if length is not None and len(conn.buf) >= length:
             stream.take_whole()  # the whole body is already here: free the connection now
