@@ -144,28 +144,35 @@ class Report:
 
 def conform(specs_dir: Path, names: list[str] | None = None, mode: str | None = None) -> Report:
     """Build ``specs_dir`` into a temporary package and check every provider (or ``names``)."""
+    start = time.perf_counter()
+    results: list[Result] = []
+    with built_adapters(specs_dir, names) as built:
+        for spec, module in built:
+            results.extend(ProviderRun(spec, build_ir(spec), module).run(mode))
+    return Report(results, time.perf_counter() - start)
+
+
+@contextlib.contextmanager
+def built_adapters(specs_dir: Path, names: list[str] | None = None) -> Iterator[list[tuple[ResolvedSpec, ModuleType]]]:
+    """The specs, each with its adapter module freshly built into a temporary package (removed,
+    with its modules, on exit). Raises :class:`~specgen.spec.errors.SpecErrors` for a bad spec."""
     from specgen.build.compiler import build
     from specgen.spec.resolve import load_specs
 
-    start = time.perf_counter()
     specs = load_specs(specs_dir, only=names or None)
     tmp = Path(tempfile.mkdtemp(prefix="specgen-conform-"))
     package = f"_specgen_conform_{os.getpid()}_{random.randrange(1 << 30):x}"
-    results: list[Result] = []
     try:
         build(specs_dir, tmp / package, only=names or None, force=True)
         sys.path.insert(0, str(tmp))
         try:
-            for spec in specs:
-                module = importlib.import_module(f"{package}.{spec.name}")
-                results.extend(ProviderRun(spec, build_ir(spec), module).run(mode))
+            yield [(spec, importlib.import_module(f"{package}.{spec.name}")) for spec in specs]
         finally:
             sys.path.remove(str(tmp))
             for name in [m for m in sys.modules if m == package or m.startswith(package + ".")]:
                 del sys.modules[name]
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return Report(results, time.perf_counter() - start)
 
 
 # ---------------------------------------------------------------------------- one provider

@@ -126,13 +126,15 @@ def set_path(body: dict[str, Any], path: tuple[str, ...], value: Any, *, merge: 
 
 
 def refuse(provider: str, model: str, name: str, why: str = "is not supported") -> UnsupportedParamsError:
-    return UnsupportedParamsError(
+    err = UnsupportedParamsError(
         f"parameter {name!r} {why} by {provider} for model {model!r}; "
         "remove it (or pass provider-specific fields through extra_body)",
         provider=provider,
         model=model,
         status_code=400,
     )
+    err.param = name
+    return err
 
 
 def check_range(provider: str, model: str, name: str, value: Any, lo: float | None, hi: float | None) -> None:

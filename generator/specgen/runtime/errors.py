@@ -103,7 +103,10 @@ class BadRequestError(LLMError):
 
 
 class UnsupportedParamsError(BadRequestError):
-    """A parameter the spec declares unsupported (policy ``refuse``) or out of range."""
+    """A parameter the spec declares unsupported (policy ``refuse``) or out of range;
+    ``param`` names it."""
+
+    param: str | None = None
 
 
 class ContextWindowExceededError(BadRequestError):
