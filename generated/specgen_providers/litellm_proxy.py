@@ -70,7 +70,7 @@ def _headers(api_key: str | None, query: dict[str, str]) -> dict[str, str]:
 # ---------------------------------------------------------------------------- errors
 
 _ERROR_MESSAGE_PATHS: tuple[tuple[str, ...], ...] = (('error', 'message'),)
-_ERROR_CODE_PATHS: tuple[tuple[str, ...], ...] = (('error', 'code'),)
+_ERROR_CODE_PATHS: tuple[tuple[str, ...], ...] = (('error', 'code'), ('error', 'type'))
 
 
 def _classify(status: int | None, message: str, code: str | None) -> tuple[type[_err.LLMError], bool]:
