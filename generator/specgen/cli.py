@@ -84,7 +84,49 @@ def cmd_build(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_oracle(args: argparse.Namespace) -> int:
+    from specgen.audit import LiteLLMMissingError
+    from specgen.audit.oracle import ORACLE_FILE, dumps, run_oracle, summary
+    from specgen.audit.verdicts import VERDICTS_FILE, VerdictError, load_verdicts
+    from specgen.conform.transcripts import TranscriptError
+
+    specs_dir = Path(args.specs) if args.specs else _default_specs()
+    folder = Path(args.out)
+    target = folder / ORACLE_FILE
+    if (args.names or args.mode) and not args.check:
+        print("specgen: --oracle with NAME or --mode writes nothing (a partial run); use --check or no filter", file=sys.stderr)
+    try:
+        verdicts = load_verdicts(folder / VERDICTS_FILE, str(folder / VERDICTS_FILE))
+        result = run_oracle(specs_dir, args.names or None, mode=args.mode, examples=args.examples)
+    except LiteLLMMissingError as exc:
+        print(f"specgen: {exc}", file=sys.stderr)
+        return EXIT_SPEC
+    except SpecErrors as errors:
+        return _report(errors)
+    except (TranscriptError, VerdictError) as exc:
+        print(f"specgen: {exc}", file=sys.stderr)
+        return EXIT_SPEC
+    summary(result, verdicts, sys.stdout)
+    text = dumps(result.to_dict())
+    if args.check:
+        if args.names or args.mode:
+            print("specgen: --check compares a full run; drop NAME and --mode", file=sys.stderr)
+            return EXIT_SPEC
+        if not target.is_file() or target.read_text(encoding="utf-8") != text:
+            print(f"specgen: {target} is stale; run `specgen conform --oracle litellm`, then `specgen audit`", file=sys.stderr)
+            return EXIT_STALE
+        print(f"ok: {target} matches this run")
+        return EXIT_OK
+    if not (args.names or args.mode):
+        folder.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+        print(f"wrote {target}; run `specgen audit` to list the differences in the checklist")
+    return EXIT_OK
+
+
 def cmd_conform(args: argparse.Namespace) -> int:
+    if args.oracle:
+        return cmd_oracle(args)
     from specgen.conform.report import summary, write_json
     from specgen.conform.runner import conform
     from specgen.conform.transcripts import TranscriptError
@@ -107,6 +149,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
     import json
 
     from specgen.audit.checklist import audit, stale, write
+    from specgen.audit.oracle import ORACLE_FILE
+    from specgen.audit.verdicts import VERDICTS_FILE, VerdictError, load_verdicts
     from specgen.conform.runner import conform
     from specgen.conform.transcripts import TranscriptError
     from specgen.spec.resolve import load_specs
@@ -119,15 +163,22 @@ def cmd_audit(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as exc:
         print(f"specgen: cannot read the LiteLLM reference {ref_path}: {exc}; run `specgen reference sync`", file=sys.stderr)
         return EXIT_SPEC
+    oracle_path = folder / ORACLE_FILE
     try:
+        oracle = json.loads(oracle_path.read_text(encoding="utf-8")) if oracle_path.is_file() else None
+    except ValueError as exc:
+        print(f"specgen: cannot read {oracle_path}: {exc}; run `specgen conform --oracle litellm`", file=sys.stderr)
+        return EXIT_SPEC
+    try:
+        verdicts = load_verdicts(folder / VERDICTS_FILE, str(folder / VERDICTS_FILE))
         specs = load_specs(specs_dir)
         report = conform(specs_dir)
     except SpecErrors as errors:
         return _report(errors)
-    except TranscriptError as exc:
+    except (TranscriptError, VerdictError) as exc:
         print(f"specgen: {exc}", file=sys.stderr)
         return EXIT_SPEC
-    result = audit(specs, report.results, reference)
+    result = audit(specs, report.results, reference, oracle, verdicts)
     if args.json:
         print(json.dumps(result.parity, indent=1, ensure_ascii=False, sort_keys=True))
     if args.check:
@@ -190,6 +241,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--mode", help="check only this mode (chat, embeddings, ...)")
     p.add_argument("--json", metavar="PATH", help="also write one record per check to PATH")
     p.add_argument("-v", "--verbose", action="store_true", help="list unverified declarations too")
+    p.add_argument("--oracle", choices=["litellm"], help="instead: the differential oracle against LiteLLM (needs specgen[reference]); writes <out>/oracle.json")
+    p.add_argument("--examples", type=int, default=25, help="oracle: generated requests per provider and mode (default: 25)")
+    p.add_argument("--out", default="checklist", help="oracle: the checklist folder (default: checklist)")
+    p.add_argument("--check", action="store_true", help="oracle: write nothing; exit 1 if <out>/oracle.json differs from this run")
     p.set_defaults(func=cmd_conform)
 
     p = sub.add_parser("audit", help="write the LiteLLM parity checklist (specs × conformance × LiteLLM reference)")

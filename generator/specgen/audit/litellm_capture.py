@@ -299,6 +299,11 @@ def run_litellm(
         responder = reply
 
     with _lock, no_network(exchange.network_attempts), quiet_litellm(ll), _patched_transport(responder, exchange.requests):
+        # LiteLLM's OpenAI embedding path reads `max_retries or DEFAULT_MAX_RETRIES`, so 0 means 2
+        # (and the OpenAI SDK sleeps between them); make the default 0 while the call runs
+        saved_retries = getattr(ll, "DEFAULT_MAX_RETRIES", None)
+        if saved_retries is not None:
+            ll.DEFAULT_MAX_RETRIES = 0
         try:
             result = call(**kwargs)
             if mode == "chat" and kwargs.get("stream"):
@@ -306,6 +311,9 @@ def run_litellm(
             exchange.result = result
         except Exception as exc:
             exchange.error = exc
+        finally:
+            if saved_retries is not None:
+                ll.DEFAULT_MAX_RETRIES = saved_retries
     return exchange
 
 
