@@ -208,19 +208,27 @@ def _chat_build_request(
         # specs/anthropic.yaml:28 params.stop
         v = p.pop('stop', None)
         if v is not None:
-            body['stop_sequences'] = _tf.as_list(v)
+            v = _tf.as_list(v)
+            if v is not _rt.MISSING:
+                body['stop_sequences'] = v
         # specs/anthropic.yaml:29 params.tools
         v = p.pop('tools', None)
         if v is not None:
-            body['tools'] = _tf.openai_tools_to_anthropic(v)
+            v = _tf.openai_tools_to_anthropic(v)
+            if v is not _rt.MISSING:
+                body['tools'] = v
         # specs/anthropic.yaml:30 params.tool_choice
         v = p.pop('tool_choice', None)
         if v is not None:
-            _rt.set_path(body, ('tool_choice',), _tf.openai_tool_choice_to_anthropic(v), merge=True)
+            v = _tf.openai_tool_choice_to_anthropic(v)
+            if v is not _rt.MISSING:
+                _rt.set_path(body, ('tool_choice',), v, merge=True)
         # specs/anthropic.yaml:31 params.parallel_tool_calls
         v = p.pop('parallel_tool_calls', None)
         if v is not None:
-            _rt.set_path(body, ('tool_choice',), _tf.parallel_tool_calls_to_anthropic(v), merge=True)
+            v = _tf.parallel_tool_calls_to_anthropic(v)
+            if v is not _rt.MISSING:
+                _rt.set_path(body, ('tool_choice',), v, merge=True)
         # specs/anthropic.yaml:32 params.thinking
         v = p.pop('thinking', None)
         if v is not None:
@@ -228,7 +236,9 @@ def _chat_build_request(
         # specs/anthropic.yaml:33 params.reasoning_effort
         v = p.pop('reasoning_effort', None)
         if v is not None:
-            _rt.set_path(body, ('thinking',), _tf.reasoning_effort_to_anthropic_thinking(v), merge=True)
+            v = _tf.reasoning_effort_to_anthropic_thinking(v)
+            if v is not _rt.MISSING:
+                _rt.set_path(body, ('thinking',), v, merge=True)
         # specs/anthropic.yaml:34 params.user
         v = p.pop('user', None)
         if v is not None:
@@ -301,7 +311,7 @@ def _chat_usage(obj: Any) -> dict[str, Any] | None:
     return _rt.usage_from(obj, _CHAT_USAGE)
 
 
-def _chat_completion(data: dict[str, Any]) -> ChatCompletion:
+def _chat_completion(data: dict[str, Any], model: str = "") -> ChatCompletion:
     choices: list[dict[str, Any]] = []
     for source, message, index in _fmt.anthropic_chat_choices(data):
         choices.append(
@@ -316,7 +326,7 @@ def _chat_completion(data: dict[str, Any]) -> ChatCompletion:
         "id": str(_rt.get_path(data, ('id',)) or _rt.new_id()),
         "object": "chat.completion",
         "created": _rt.now(),
-        "model": str(_rt.get_path(data, ('model',)) or ""),
+        "model": str(_rt.get_path(data, ('model',)) or model),
         "choices": choices,
     }
     usage = _chat_usage(data)
@@ -331,7 +341,7 @@ def _chat_parse_response(response: httpx.Response) -> ChatCompletion:
         raise map_error(response)
     data = _rt.json_body(response, PROVIDER)
     try:
-        return _chat_completion(data)
+        return _chat_completion(data, _rt.request_model(response))
     except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
         raise _rt.malformed(PROVIDER, None, exc) from None
 

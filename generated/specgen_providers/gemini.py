@@ -221,7 +221,9 @@ def _chat_build_request(
         # specs/gemini.yaml:32 params.stop
         v = p.pop('stop', None)
         if v is not None:
-            _rt.set_path(body, ('generationConfig', 'stopSequences'), _tf.as_list(v))
+            v = _tf.as_list(v)
+            if v is not _rt.MISSING:
+                _rt.set_path(body, ('generationConfig', 'stopSequences'), v)
         # specs/gemini.yaml:33 params.seed
         v = p.pop('seed', None)
         if v is not None:
@@ -246,22 +248,30 @@ def _chat_build_request(
         # specs/gemini.yaml:38 params.response_format
         v = p.pop('response_format', None)
         if v is not None:
-            _rt.set_path(body, ('generationConfig',), _tf.response_format_to_gemini(v), merge=True)
+            v = _tf.response_format_to_gemini(v)
+            if v is not _rt.MISSING:
+                _rt.set_path(body, ('generationConfig',), v, merge=True)
         # specs/gemini.yaml:39 params.reasoning_effort
         v = p.pop('reasoning_effort', None)
         if v is not None:
-            _rt.set_path(body, ('generationConfig', 'thinkingConfig'), _tf.reasoning_effort_to_gemini_thinking(v))
+            v = _tf.reasoning_effort_to_gemini_thinking(v)
+            if v is not _rt.MISSING:
+                _rt.set_path(body, ('generationConfig', 'thinkingConfig'), v)
         # specs/gemini.yaml:40 params.modalities
         if p.pop('modalities', None) is not None:
             raise _rt.refuse(PROVIDER, model, 'modalities')
         # specs/gemini.yaml:41 params.tools
         v = p.pop('tools', None)
         if v is not None:
-            body['tools'] = _tf.openai_tools_to_gemini(v)
+            v = _tf.openai_tools_to_gemini(v)
+            if v is not _rt.MISSING:
+                body['tools'] = v
         # specs/gemini.yaml:42 params.tool_choice
         v = p.pop('tool_choice', None)
         if v is not None:
-            body['toolConfig'] = _tf.openai_tool_choice_to_gemini(v)
+            v = _tf.openai_tool_choice_to_gemini(v)
+            if v is not _rt.MISSING:
+                body['toolConfig'] = v
         # specs/gemini.yaml:43 params.parallel_tool_calls
         p.pop('parallel_tool_calls', None)
         # specs/gemini.yaml:44 params.stream_options
@@ -324,7 +334,7 @@ def _chat_usage(obj: Any) -> dict[str, Any] | None:
     return _rt.usage_from(obj, _CHAT_USAGE)
 
 
-def _chat_completion(data: dict[str, Any]) -> ChatCompletion:
+def _chat_completion(data: dict[str, Any], model: str = "") -> ChatCompletion:
     choices: list[dict[str, Any]] = []
     for source, message, index in _fmt.gemini_chat_choices(data):
         choices.append(
@@ -339,7 +349,7 @@ def _chat_completion(data: dict[str, Any]) -> ChatCompletion:
         "id": str(_rt.get_path(data, ('responseId',)) or _rt.new_id()),
         "object": "chat.completion",
         "created": _rt.now(),
-        "model": str(_rt.get_path(data, ('modelVersion',)) or ""),
+        "model": str(_rt.get_path(data, ('modelVersion',)) or model),
         "choices": choices,
     }
     usage = _chat_usage(data)
@@ -354,7 +364,7 @@ def _chat_parse_response(response: httpx.Response) -> ChatCompletion:
         raise map_error(response)
     data = _rt.json_body(response, PROVIDER)
     try:
-        return _chat_completion(data)
+        return _chat_completion(data, _rt.request_model(response))
     except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
         raise _rt.malformed(PROVIDER, None, exc) from None
 
@@ -456,11 +466,11 @@ def _embeddings_build_request(
 _EMBEDDINGS_USAGE: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
-def _embeddings_result(data: dict[str, Any]) -> EmbeddingResponse:
+def _embeddings_result(data: dict[str, Any], model: str = "") -> EmbeddingResponse:
     out: dict[str, Any] = {
         "object": "list",
         "data": _fmt.gemini_embeddings_data(data),
-        "model": str(_rt.get_path(data, ('model',)) or ""),
+        "model": str(_rt.get_path(data, ('model',)) or model),
     }
     usage = data.get("usage") if isinstance(data.get("usage"), dict) else None
     if usage is not None:
@@ -474,7 +484,7 @@ def _embeddings_parse_response(response: httpx.Response) -> EmbeddingResponse:
         raise map_error(response)
     data = _rt.json_body(response, PROVIDER)
     try:
-        return _embeddings_result(data)
+        return _embeddings_result(data, _rt.request_model(response))
     except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
         raise _rt.malformed(PROVIDER, None, exc) from None
 

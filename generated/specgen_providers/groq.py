@@ -347,7 +347,7 @@ def _chat_usage(obj: Any) -> dict[str, Any] | None:
     return usage if isinstance(usage, dict) else None
 
 
-def _chat_completion(data: dict[str, Any]) -> ChatCompletion:
+def _chat_completion(data: dict[str, Any], model: str = "") -> ChatCompletion:
     choices: list[dict[str, Any]] = []
     for source, message, index in _fmt.openai_chat_choices(data):
         choices.append(
@@ -373,7 +373,7 @@ def _chat_parse_response(response: httpx.Response) -> ChatCompletion:
         raise map_error(response)
     data = _rt.json_body(response, PROVIDER)
     try:
-        return _chat_completion(data)
+        return _chat_completion(data, _rt.request_model(response))
     except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
         raise _rt.malformed(PROVIDER, None, exc) from None
 

@@ -352,7 +352,7 @@ def _chat_usage(obj: Any) -> dict[str, Any] | None:
     return usage if isinstance(usage, dict) else None
 
 
-def _chat_completion(data: dict[str, Any]) -> ChatCompletion:
+def _chat_completion(data: dict[str, Any], model: str = "") -> ChatCompletion:
     choices: list[dict[str, Any]] = []
     for source, message, index in _fmt.openai_chat_choices(data):
         choices.append(
@@ -378,7 +378,7 @@ def _chat_parse_response(response: httpx.Response) -> ChatCompletion:
         raise map_error(response)
     data = _rt.json_body(response, PROVIDER)
     try:
-        return _chat_completion(data)
+        return _chat_completion(data, _rt.request_model(response))
     except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
         raise _rt.malformed(PROVIDER, None, exc) from None
 
@@ -482,11 +482,11 @@ def _embeddings_build_request(
 _EMBEDDINGS_USAGE: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
-def _embeddings_result(data: dict[str, Any]) -> EmbeddingResponse:
+def _embeddings_result(data: dict[str, Any], model: str = "") -> EmbeddingResponse:
     out: dict[str, Any] = {
         "object": "list",
         "data": _fmt.openai_embeddings_data(data),
-        "model": str(_rt.get_path(data, ('model',)) or ""),
+        "model": str(_rt.get_path(data, ('model',)) or model),
     }
     usage = data.get("usage") if isinstance(data.get("usage"), dict) else None
     if usage is not None:
@@ -500,7 +500,7 @@ def _embeddings_parse_response(response: httpx.Response) -> EmbeddingResponse:
         raise map_error(response)
     data = _rt.json_body(response, PROVIDER)
     try:
-        return _embeddings_result(data)
+        return _embeddings_result(data, _rt.request_model(response))
     except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
         raise _rt.malformed(PROVIDER, None, exc) from None
 

@@ -171,7 +171,9 @@ def _chat_build_request(
         # specs/ollama.yaml:24 params.stop
         v = p.pop('stop', None)
         if v is not None:
-            _rt.set_path(body, ('options', 'stop'), _tf.as_list(v))
+            v = _tf.as_list(v)
+            if v is not _rt.MISSING:
+                _rt.set_path(body, ('options', 'stop'), v)
         # specs/ollama.yaml:25 params.frequency_penalty
         v = p.pop('frequency_penalty', None)
         if v is not None:
@@ -191,7 +193,9 @@ def _chat_build_request(
         # specs/ollama.yaml:29 params.response_format
         v = p.pop('response_format', None)
         if v is not None:
-            body['format'] = _tf.response_format_to_ollama(v)
+            v = _tf.response_format_to_ollama(v)
+            if v is not _rt.MISSING:
+                body['format'] = v
         # specs/ollama.yaml:30 params.tools
         v = p.pop('tools', None)
         if v is not None:
@@ -199,7 +203,9 @@ def _chat_build_request(
         # specs/ollama.yaml:31 params.reasoning_effort
         v = p.pop('reasoning_effort', None)
         if v is not None:
-            _rt.set_path(body, ('think',), _tf.reasoning_effort_to_ollama_think(v), merge=True)
+            v = _tf.reasoning_effort_to_ollama_think(v)
+            if v is not _rt.MISSING:
+                _rt.set_path(body, ('think',), v, merge=True)
         # specs/ollama.yaml:32 params.think
         v = p.pop('think', None)
         if v is not None:
@@ -268,7 +274,7 @@ def _chat_usage(obj: Any) -> dict[str, Any] | None:
     return _rt.usage_from(obj, _CHAT_USAGE)
 
 
-def _chat_completion(data: dict[str, Any]) -> ChatCompletion:
+def _chat_completion(data: dict[str, Any], model: str = "") -> ChatCompletion:
     choices: list[dict[str, Any]] = []
     for source, message, index in _fmt.ollama_chat_choices(data):
         choices.append(
@@ -283,7 +289,7 @@ def _chat_completion(data: dict[str, Any]) -> ChatCompletion:
         "id": str(_rt.new_id()),
         "object": "chat.completion",
         "created": _rt.now(),
-        "model": str(_rt.get_path(data, ('model',)) or ""),
+        "model": str(_rt.get_path(data, ('model',)) or model),
         "choices": choices,
     }
     usage = _chat_usage(data)
@@ -298,7 +304,7 @@ def _chat_parse_response(response: httpx.Response) -> ChatCompletion:
         raise map_error(response)
     data = _rt.json_body(response, PROVIDER)
     try:
-        return _chat_completion(data)
+        return _chat_completion(data, _rt.request_model(response))
     except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
         raise _rt.malformed(PROVIDER, None, exc) from None
 
@@ -403,11 +409,11 @@ def _embeddings_build_request(
 _EMBEDDINGS_USAGE: tuple[tuple[str, tuple[str, ...]], ...] = (('prompt_tokens', ('prompt_eval_count',)), ('total_tokens', ('prompt_eval_count',)))
 
 
-def _embeddings_result(data: dict[str, Any]) -> EmbeddingResponse:
+def _embeddings_result(data: dict[str, Any], model: str = "") -> EmbeddingResponse:
     out: dict[str, Any] = {
         "object": "list",
         "data": _fmt.ollama_embeddings_data(data),
-        "model": str(_rt.get_path(data, ('model',)) or ""),
+        "model": str(_rt.get_path(data, ('model',)) or model),
     }
     # specs/ollama.yaml:66 response.usage
     usage = _rt.usage_from(data, _EMBEDDINGS_USAGE)
@@ -422,7 +428,7 @@ def _embeddings_parse_response(response: httpx.Response) -> EmbeddingResponse:
         raise map_error(response)
     data = _rt.json_body(response, PROVIDER)
     try:
-        return _embeddings_result(data)
+        return _embeddings_result(data, _rt.request_model(response))
     except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
         raise _rt.malformed(PROVIDER, None, exc) from None
 

@@ -549,7 +549,8 @@ class _ModeOracle:
         return "application/json"
 
     def _response(self, status: int, body: bytes, content_type: str, headers: Mapping[str, str]) -> httpx.Response:
-        request = httpx.Request("POST", "http://oracle.invalid/")
+        # answering the request our adapter builds, as a Client's response would
+        request = self._ours({"model": self.model, **self._base_params()})
         return httpx.Response(status, content=body, headers={"content-type": content_type, **headers}, request=request)
 
     def results(self) -> None:

@@ -49,6 +49,7 @@ __all__ = [
     "json_body",
     "path_quote",
     "refuse",
+    "request_model",
     "set_path",
     "take_model",
 ]
@@ -123,6 +124,28 @@ def set_path(body: dict[str, Any], path: tuple[str, ...], value: Any, *, merge: 
             existing.update(value)
             return
     target[last] = value
+
+
+_URL_MODEL = re.compile(r"/models/([^/:]+)")
+
+
+def request_model(response: httpx.Response) -> str:
+    """The model a response answers, read from the request it came back for: the JSON body's
+    ``model``, else a ``/models/<model>`` URL segment (Gemini); ``""`` when unknown. Used when
+    the provider's response does not name its model."""
+    try:
+        request = response.request
+        content = request.content
+    except Exception:  # no request attached, or a streamed body not read
+        return ""
+    try:
+        body = json.loads(content) if content else None
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and isinstance(body.get("model"), str) and body["model"]:
+        return str(body["model"])
+    found = _URL_MODEL.search(request.url.path)
+    return found.group(1) if found else ""
 
 
 def refuse(provider: str, model: str, name: str, why: str = "is not supported") -> UnsupportedParamsError:

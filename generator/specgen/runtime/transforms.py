@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from specgen.runtime.core import MISSING
+
 __all__ = ["TRANSFORMS"]
 
 
@@ -173,7 +175,7 @@ def reasoning_effort_to_gemini_thinking(value: Any) -> dict[str, Any]:
 
 
 def response_format_to_ollama(value: Any) -> Any:
-    """→ Ollama ``format``: ``"json"`` or a JSON schema."""
+    """→ Ollama ``format``: ``"json"`` or a JSON schema; ``{"type": "text"}`` (the default) sends none."""
     if not isinstance(value, dict):
         raise ValueError("response_format must be an object")
     kind = value.get("type")
@@ -183,7 +185,7 @@ def response_format_to_ollama(value: Any) -> Any:
         schema = (value.get("json_schema") or {}).get("schema")
         return schema if schema is not None else "json"
     if kind == "text":
-        return ""
+        return MISSING
     raise ValueError(f"unsupported response_format type {kind!r}")
 
 
