@@ -2,7 +2,8 @@
 
 ``checklist/oracle_verdicts.yaml`` is written by hand and never by a command, so a verdict
 survives every regeneration of ``oracle.json`` and of the checklist. One entry per difference
-id (as the checklist shows it), or per glob pattern (``*`` matches anything, ``/`` included)::
+id (as the checklist shows it), or per pattern (``*`` matches anything, ``/`` included; ``?``
+one character; nothing else is special, so the ``[]`` of an id's list paths is literal)::
 
     anthropic/chat/error/status 529:error/value:
       verdict: ours          # ours (specgen is right) | litellm (LiteLLM is right) | both (both acceptable)
@@ -16,7 +17,7 @@ judged ``litellm`` as one of our gaps, and lists exact ids that match no current
 
 from __future__ import annotations
 
-import fnmatch
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,13 @@ class Verdict:
 
     @property
     def pattern(self) -> bool:
-        return any(c in self.key for c in "*?[")
+        return "*" in self.key or "?" in self.key
+
+    def matches(self, diff_id: str) -> bool:
+        """``*`` matches any run of characters, ``?`` one; everything else (``[]`` in an id's
+        list paths included) is literal."""
+        regex = re.escape(self.key).replace(r"\*", ".*").replace(r"\?", ".")
+        return re.fullmatch(regex, diff_id, flags=re.DOTALL) is not None
 
 
 def load_verdicts(path: Path, shown: str | None = None) -> list[Verdict]:
@@ -92,9 +99,9 @@ def load_verdicts(path: Path, shown: str | None = None) -> list[Verdict]:
 def verdict_for(diff_id: str, verdicts: list[Verdict]) -> Verdict | None:
     """The verdict that applies to a difference id: its exact entry, else the first pattern."""
     for v in verdicts:
-        if not v.pattern and v.key == diff_id:
+        if v.key == diff_id:
             return v
     for v in verdicts:
-        if v.pattern and fnmatch.fnmatchcase(diff_id, v.key):
+        if v.pattern and v.matches(diff_id):
             return v
     return None
