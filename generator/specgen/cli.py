@@ -86,7 +86,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 def cmd_oracle(args: argparse.Namespace) -> int:
     from specgen.audit import LiteLLMMissingError
-    from specgen.audit.oracle import ORACLE_FILE, dumps, run_oracle, summary
+    from specgen.audit.oracle import ORACLE_FILE, dumps, run_oracle, stale_report, summary
     from specgen.audit.verdicts import VERDICTS_FILE, VerdictError, load_verdicts
     from specgen.conform.transcripts import TranscriptError
 
@@ -113,6 +113,8 @@ def cmd_oracle(args: argparse.Namespace) -> int:
             print("specgen: --check compares a full run; drop NAME and --mode", file=sys.stderr)
             return EXIT_SPEC
         if not target.is_file() or target.read_text(encoding="utf-8") != text:
+            for line in stale_report(target, result):
+                print(line, file=sys.stderr)
             print(f"specgen: {target} is stale; run `specgen conform --oracle litellm`, then `specgen audit`", file=sys.stderr)
             return EXIT_STALE
         print(f"ok: {target} matches this run")

@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from specgen.audit.verdicts import UNREVIEWED, VERDICTS, Verdict, verdict_for
 from specgen.build.ir import ProviderIR, build_ir
 from specgen.conform.runner import FAIL, PASS, Result
-from specgen.audit.verdicts import UNREVIEWED, VERDICTS, Verdict, verdict_for
 from specgen.spec.resolve import ResolvedSpec
 
 VERIFIED, UNVERIFIED_CELL, FAILING, GAP, OURS = "✅", "⚠️", "❌", "gap", "➕"

@@ -71,6 +71,7 @@ __all__ = [
     "dumps",
     "result_view",
     "run_oracle",
+    "stale_report",
     "summary",
     "wire_view",
 ]
@@ -319,11 +320,11 @@ def compare_requests(
         theirs_err: BaseException | None = None
         try:
             ours_req = ours(dict(p))
-        except Exception as exc:  # noqa: BLE001 - any failure is an outcome to report
+        except Exception as exc:
             ours_err = exc
         try:
             theirs_req = theirs(dict(p))
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             theirs_err = exc
         if ours_req is not None and theirs_req is not None:
             a = wire_view(ours_req.method, str(ours_req.url), ours_req.headers, ours_req.read(), proto_json=proto_json)
@@ -376,10 +377,9 @@ def _fold(value: Any, raw: bytes, key: str = "") -> Any:
             if k == "id" and isinstance(v, str) and v.encode() not in raw:
                 continue  # made up by the side that reports it
             if k == "arguments" and isinstance(v, str):
-                try:
-                    v = json.loads(v) if v else {}
-                except ValueError:
-                    pass
+                v = _json_or_none(v.encode()) if v else {}
+                if v is None:
+                    v = value[k]  # not JSON: compared as the text it is
             v = _fold(v, raw, k)
             if key.endswith("_tokens_details") and v == 0:
                 continue
@@ -411,6 +411,7 @@ class OracleResult:
 
     litellm_version: str
     examples: int
+    hypothesis_version: str = ""
     providers: dict[str, dict[str, Any]] = field(default_factory=dict)
     not_in_litellm: list[str] = field(default_factory=list)
 
@@ -418,6 +419,7 @@ class OracleResult:
         return {
             "litellm_version": self.litellm_version,
             "generated_examples": self.examples,
+            "hypothesis_version": self.hypothesis_version,
             "providers": self.providers,
             "not_in_litellm": sorted(self.not_in_litellm),
         }
@@ -568,7 +570,7 @@ class _ModeOracle:
                 else:
                     parsed = self.mode.parse_response(self._response(t.status, body, ctype, t.headers))
                     ours_view = result_view(parsed.to_dict(), schema, body)
-            except Exception as exc:  # noqa: BLE001 - the class is what is compared
+            except Exception as exc:
                 ours_view = _error_view(exc)
             theirs_view: Any
             try:
@@ -580,7 +582,7 @@ class _ModeOracle:
                     theirs_view = result_view(accumulate(got), STREAM_SCHEMA, body)
                 else:
                     theirs_view = result_view(got, schema, body)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 theirs_view = _error_view(exc)
             phase = "error" if t.kind == "errors" or "class" in ours_view or "class" in theirs_view else ("stream" if stream else "response")
             if phase == "error":
@@ -599,12 +601,12 @@ class _ModeOracle:
             case = f"status {status}"
             try:
                 ours_view = _error_view(self.module.map_error(self._response(status, body, "application/json", {}), model=self.model))
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 ours_view = _error_view(exc)
             try:
                 replay_response(self.ll_model, self._base_params(), body, status=status, mode=self.mode_name, api_key=KEY, api_base=self.base)
                 theirs_view: dict[str, Any] = {"class": "<no error>", "status_code": None}
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 theirs_view = _error_view(exc)
             self.c.add("error", case, _error_diffs(case, ours_view, theirs_view))
 
@@ -652,7 +654,8 @@ def run_oracle(
     litellm = import_litellm()
     import importlib.metadata
 
-    result = OracleResult(importlib.metadata.version("litellm"), examples)
+    # the generated requests depend on hypothesis's exact version (specgen[reference] pins it)
+    result = OracleResult(importlib.metadata.version("litellm"), examples, importlib.metadata.version("hypothesis"))
     with built_adapters(specs_dir, names) as built:
         for spec, module in built:
             ir = build_ir(spec)
@@ -686,3 +689,22 @@ def summary(result: OracleResult, verdicts: list[Any], out: Any) -> None:
         out.write(f"\nno LiteLLM counterpart: {', '.join(sorted(result.not_in_litellm))}\n")
     total = len(result.differences())
     out.write(f"\n{total} differences (LiteLLM {result.litellm_version}, {result.examples} generated requests per mode)\n")
+
+
+def stale_report(committed: Path, result: OracleResult) -> list[str]:
+    """What differs between a committed ``oracle.json`` and this run, for ``--check``."""
+    try:
+        old = json.loads(committed.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return [f"{committed}: missing or unreadable"]
+    new = result.to_dict()
+    lines = [
+        f"{key}: committed {old.get(key)!r}, this run {new[key]!r}"
+        for key in ("litellm_version", "hypothesis_version", "generated_examples")
+        if old.get(key) != new[key]
+    ]
+    old_ids = {d["id"] for modes in old.get("providers", {}).values() for m in modes.values() for d in m.get("differences", [])}
+    new_ids = {d["id"] for d in result.differences()}
+    lines += [f"new difference: {i}" for i in sorted(new_ids - old_ids)[:20]]
+    lines += [f"gone: {i}" for i in sorted(old_ids - new_ids)[:20]]
+    return lines or ["the same differences; their counts, cases or example values changed"]
