@@ -96,45 +96,33 @@ def _classify(status: int | None, message: str, code: str | None) -> tuple[type[
     # specs/gemini.yaml:100 errors.table: ContextWindowExceededError
     if status in (400,) and 'input token count' in lowered:
         return _err.ContextWindowExceededError, False
-    # specs/gemini.yaml:101 errors.table: ContextWindowExceededError
-    if status in (400,) and 'exceeds the maximum number of tokens' in lowered:
-        return _err.ContextWindowExceededError, False
-    # specs/gemini.yaml:102 errors.table: AuthenticationError
+    # specs/gemini.yaml:101 errors.table: AuthenticationError
     if status in (400,) and 'api key not valid' in lowered:
         return _err.AuthenticationError, False
-    # specs/gemini.yaml:103 errors.table: BadRequestError
+    # specs/gemini.yaml:102 errors.table: BadRequestError
     if status in (400,):
         return _err.BadRequestError, False
-    # specs/gemini.yaml:104 errors.table: AuthenticationError
+    # specs/gemini.yaml:103 errors.table: AuthenticationError
     if status in (401,):
         return _err.AuthenticationError, False
-    # specs/gemini.yaml:105 errors.table: PermissionDeniedError
+    # specs/gemini.yaml:104 errors.table: PermissionDeniedError
     if status in (403,):
         return _err.PermissionDeniedError, False
-    # specs/gemini.yaml:106 errors.table: NotFoundError
+    # specs/gemini.yaml:105 errors.table: NotFoundError
     if status in (404,):
         return _err.NotFoundError, False
-    # specs/gemini.yaml:107 errors.table: RateLimitError
+    # specs/gemini.yaml:106 errors.table: RateLimitError
     if status in (429,):
         return _err.RateLimitError, True
-    # specs/gemini.yaml:108 errors.table: InternalServerError
+    # specs/gemini.yaml:107 errors.table: InternalServerError
     if status in (500,):
         return _err.InternalServerError, True
-    # specs/gemini.yaml:109 errors.table: ServiceUnavailableError
+    # specs/gemini.yaml:108 errors.table: ServiceUnavailableError
     if status in (503,):
         return _err.ServiceUnavailableError, True
-    # specs/gemini.yaml:110 errors.table: Timeout
+    # specs/gemini.yaml:109 errors.table: Timeout
     if status in (504,):
         return _err.Timeout, True
-    # specs/gemini.yaml:111 errors.table: ServiceUnavailableError
-    if True and code == 'UNAVAILABLE':
-        return _err.ServiceUnavailableError, True
-    # specs/gemini.yaml:112 errors.table: RateLimitError
-    if True and code == 'RESOURCE_EXHAUSTED':
-        return _err.RateLimitError, True
-    # specs/gemini.yaml:113 errors.table: InternalServerError
-    if True and code == 'INTERNAL':
-        return _err.InternalServerError, True
     del lowered
     return _err.default_error_class(status), False
 

@@ -837,7 +837,7 @@ class ModeRun:
             for key in {self._event_key(obj, event) for event, obj in frames} - {None}:
                 self.ledger.evidence(("event", str(key)), t.name, failure)
             if t.raises and frames and isinstance(frames[-1][1], dict):
-                row = self._row_for(None, frames[-1][1])  # a mid-stream error has no HTTP status
+                row = self._row_for(_event_status(frames[-1][1]), frames[-1][1])
                 if row is not None:
                     self.ledger.evidence(("error", str(row)), t.name, failure)
             if not t.raises and "finish_reason" in t.expect:
@@ -1023,6 +1023,17 @@ class ModeRun:
 
 
 # ---------------------------------------------------------------------------- small helpers
+
+
+def _event_status(obj: Any) -> int | None:
+    """The status a mid-stream error event carries, as the adapter reads it: a top-level
+    ``status``, else a numeric ``error.code`` (Gemini); None when it has neither."""
+    if not isinstance(obj, dict):
+        return None
+    if isinstance(obj.get("status"), int) and not isinstance(obj.get("status"), bool):
+        return int(obj["status"])
+    nested = M.get(obj, ["error", "code"])
+    return nested if isinstance(nested, int) and not isinstance(nested, bool) and 100 <= nested <= 599 else None
 
 
 def _query1(received: Received, name: str) -> str | None:

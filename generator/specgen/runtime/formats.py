@@ -418,6 +418,7 @@ def gemini_embeddings_data(data: dict[str, Any]) -> list[dict[str, Any]]:
 def ollama_chat_request(body: dict[str, Any], messages: Any) -> None:
     """OpenAI messages → Ollama ``/api/chat`` messages (text content, base64 ``images``, dict arguments)."""
     out: list[Message] = []
+    names: dict[str, str] = {}  # tool call id → function name, for the tool results that follow
     for m in _messages(messages):
         role = m["role"]
         if role == "developer":
@@ -436,12 +437,17 @@ def ollama_chat_request(body: dict[str, Any], messages: Any) -> None:
         if images:
             msg["images"] = images
         if m.get("tool_calls"):
+            for c in m["tool_calls"]:
+                names[str(c.get("id", ""))] = (c.get("function") or {}).get("name", "")
             msg["tool_calls"] = [
                 {"function": {"name": (c.get("function") or {}).get("name", ""), "arguments": _arguments((c.get("function") or {}).get("arguments"))}}
                 for c in m["tool_calls"]
             ]
-        if role == "tool" and m.get("name"):
-            msg["tool_name"] = m["name"]
+        if role == "tool":
+            # Ollama names the tool a result answers (tool_name); OpenAI links it by tool_call_id
+            name = m.get("name") or names.get(str(m.get("tool_call_id", "")), "")
+            if name:
+                msg["tool_name"] = name
         if m.get("thinking"):
             msg["thinking"] = m["thinking"]
         out.append(msg)
