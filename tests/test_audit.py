@@ -21,7 +21,7 @@ REFERENCE = {
         "anthropic": {
             "model_count": 26,
             "modes": {
-                "chat": {"supported_openai_params": ["max_tokens", "temperature", "top_p", "response_format", "stream", "api_key"]},
+                "chat": {"supported_openai_params": ["max_tokens", "temperature", "top_p", "web_search_options", "stream", "api_key"]},
                 "image_generation": {"supported_openai_params": []},
             },
         },
@@ -45,7 +45,7 @@ def test_cells_and_gaps(specs: Path) -> None:
     a = audit(load_specs(specs), results, REFERENCE)
     cells = a.parity["providers"]["anthropic"]["modes"]["chat"]["params"]
     assert cells["temperature"]["cell"] == VERIFIED  # mapped, conformance passed with a transcript
-    assert cells["response_format"]["cell"] == GAP  # LiteLLM has it, the spec doesn't
+    assert cells["web_search_options"]["cell"] == GAP  # LiteLLM has it, the spec doesn't
     assert cells["top_k"]["cell"] == OURS  # mapped here, not in LiteLLM's list
     assert "api_key" not in cells and "stream" not in cells  # call options, not params
     gaps = a.parity["providers"]["anthropic"]["gaps"]

@@ -153,6 +153,22 @@ def test_compare_requests_reports_a_refusal_then_compares_the_rest() -> None:
     got = compare_requests(ours, theirs, {"messages": [{"role": "user", "content": "Hi"}], "temperature": 0.5, "seed": 7})
     assert got == [("params.seed", "outcome", "refuses", "accepts"), ("body.seed", "litellm-only", ABSENT, None)]
 
+    # each side's refusals are its own: ours names one at a time, LiteLLM all at once
+    def ours_one_at_a_time(p: dict[str, Any]) -> httpx.Request:
+        for name in ("frequency_penalty", "presence_penalty"):
+            if name in p:
+                raise refuse("x", "m", name)
+        return _request({"messages": p["messages"]})
+
+    def theirs_all_at_once(p: dict[str, Any]) -> _Captured:
+        named = [n for n in ("presence_penalty", "frequency_penalty", "seed") if n in p]
+        if named:
+            raise Exception(f"litellm.UnsupportedParamsError: x does not support parameters: {named!r}, for model=m")
+        return _Captured({"messages": p["messages"]})
+
+    params = {"messages": [], "frequency_penalty": 0.1, "presence_penalty": 0.2, "seed": 1}
+    assert compare_requests(ours_one_at_a_time, theirs_all_at_once, params) == [("params.seed", "outcome", "accepts", "refuses")]
+
     def fails(p: dict[str, Any]) -> _Captured:
         raise ConnectionError("offline")
 
@@ -322,13 +338,16 @@ def test_oracle_finds_known_litellm_differences(litellm: Any, specs: Path) -> No
     # Anthropic 529 (overloaded) becomes LiteLLM's InternalServerError 500
     assert found["anthropic/chat/error/error_529.json:error/value"]["ours"] == "<ServiceUnavailableError 529>"
     assert found["anthropic/chat/error/error_529.json:error/value"]["litellm"] == "<InternalServerError 500>"
-    # our spec refuses response_format; LiteLLM emulates it
+    # json_object has no Anthropic form: we refuse it, LiteLLM emulates it
     assert found["anthropic/chat/request/params.response_format/outcome"]["ours"] == "refuses"
+    # json_schema: Anthropic's structured outputs, generally available (LiteLLM 1.100 sends the beta form)
+    assert found["anthropic/chat/request/headers.anthropic-beta/litellm-only"]["litellm"] == '"structured-outputs-2025-11-13"'
+    assert "anthropic/chat/request/body.output_config/ours-only" in found
     cases = result.providers["anthropic"]["chat"]["cases"]
     assert cases["request"] >= len(corpus.fixed("chat")) + 3 and cases["response"] > 0 and cases["stream"] > 0 and cases["error"] > 0
     # what both sides do alike is not a difference
     assert not any(i.startswith("anthropic/chat/request/body.temperature/") for i in found)
-    assert not any(i.startswith("anthropic/chat/request/headers.") for i in found)
+    assert not any(i.startswith(("anthropic/chat/request/headers.x-api-key/", "anthropic/chat/request/headers.anthropic-version/")) for i in found)
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")

@@ -81,49 +81,49 @@ _ERROR_CODE_PATHS: tuple[tuple[str, ...], ...] = (('error', 'type'),)
 def _classify(status: int | None, message: str, code: str | None) -> tuple[type[_err.LLMError], bool]:
     """The error class and retry flag for a status, message and code: the spec's error table."""
     lowered = message.casefold()
-    # specs/anthropic.yaml:89 errors.table: ContextWindowExceededError
+    # specs/anthropic.yaml:90 errors.table: ContextWindowExceededError
     if status in (400,) and 'prompt is too long' in lowered:
         return _err.ContextWindowExceededError, False
-    # specs/anthropic.yaml:90 errors.table: ContextWindowExceededError
+    # specs/anthropic.yaml:91 errors.table: ContextWindowExceededError
     if status in (400,) and 'exceed context limit' in lowered:
         return _err.ContextWindowExceededError, False
-    # specs/anthropic.yaml:91 errors.table: BadRequestError
+    # specs/anthropic.yaml:92 errors.table: BadRequestError
     if status in (400,):
         return _err.BadRequestError, False
-    # specs/anthropic.yaml:92 errors.table: AuthenticationError
+    # specs/anthropic.yaml:93 errors.table: AuthenticationError
     if status in (401,):
         return _err.AuthenticationError, False
-    # specs/anthropic.yaml:93 errors.table: PermissionDeniedError
+    # specs/anthropic.yaml:94 errors.table: PermissionDeniedError
     if status in (403,):
         return _err.PermissionDeniedError, False
-    # specs/anthropic.yaml:94 errors.table: NotFoundError
+    # specs/anthropic.yaml:95 errors.table: NotFoundError
     if status in (404,):
         return _err.NotFoundError, False
-    # specs/anthropic.yaml:95 errors.table: BadRequestError
+    # specs/anthropic.yaml:96 errors.table: BadRequestError
     if status in (413,):
         return _err.BadRequestError, False
-    # specs/anthropic.yaml:96 errors.table: RateLimitError
+    # specs/anthropic.yaml:97 errors.table: RateLimitError
     if status in (429,):
         return _err.RateLimitError, True
-    # specs/anthropic.yaml:97 errors.table: InternalServerError
+    # specs/anthropic.yaml:98 errors.table: InternalServerError
     if status in (500,):
         return _err.InternalServerError, True
-    # specs/anthropic.yaml:98 errors.table: Timeout
+    # specs/anthropic.yaml:99 errors.table: Timeout
     if status in (504,):
         return _err.Timeout, True
-    # specs/anthropic.yaml:99 errors.table: ServiceUnavailableError
+    # specs/anthropic.yaml:100 errors.table: ServiceUnavailableError
     if status in (529,):
         return _err.ServiceUnavailableError, True
-    # specs/anthropic.yaml:100 errors.table: ServiceUnavailableError
+    # specs/anthropic.yaml:101 errors.table: ServiceUnavailableError
     if True and code == 'overloaded_error':
         return _err.ServiceUnavailableError, True
-    # specs/anthropic.yaml:101 errors.table: RateLimitError
+    # specs/anthropic.yaml:102 errors.table: RateLimitError
     if True and code == 'rate_limit_error':
         return _err.RateLimitError, True
-    # specs/anthropic.yaml:102 errors.table: InternalServerError
+    # specs/anthropic.yaml:103 errors.table: InternalServerError
     if True and code == 'api_error':
         return _err.InternalServerError, True
-    # specs/anthropic.yaml:103 errors.table: BadRequestError
+    # specs/anthropic.yaml:104 errors.table: BadRequestError
     if True and code == 'invalid_request_error':
         return _err.BadRequestError, False
     del lowered
@@ -208,25 +208,25 @@ def _chat_build_request(
         # specs/anthropic.yaml:28 params.stop
         v = p.pop('stop', None)
         if v is not None:
-            v = _tf.as_list(v)
+            v = _rt.transform(_tf.as_list, v, PROVIDER, model, 'stop')
             if v is not _rt.MISSING:
                 body['stop_sequences'] = v
         # specs/anthropic.yaml:29 params.tools
         v = p.pop('tools', None)
         if v is not None:
-            v = _tf.openai_tools_to_anthropic(v)
+            v = _rt.transform(_tf.openai_tools_to_anthropic, v, PROVIDER, model, 'tools')
             if v is not _rt.MISSING:
                 body['tools'] = v
         # specs/anthropic.yaml:30 params.tool_choice
         v = p.pop('tool_choice', None)
         if v is not None:
-            v = _tf.openai_tool_choice_to_anthropic(v)
+            v = _rt.transform(_tf.openai_tool_choice_to_anthropic, v, PROVIDER, model, 'tool_choice')
             if v is not _rt.MISSING:
                 _rt.set_path(body, ('tool_choice',), v, merge=True)
         # specs/anthropic.yaml:31 params.parallel_tool_calls
         v = p.pop('parallel_tool_calls', None)
         if v is not None:
-            v = _tf.parallel_tool_calls_to_anthropic(v)
+            v = _rt.transform(_tf.parallel_tool_calls_to_anthropic, v, PROVIDER, model, 'parallel_tool_calls')
             if v is not _rt.MISSING:
                 _rt.set_path(body, ('tool_choice',), v, merge=True)
         # specs/anthropic.yaml:32 params.thinking
@@ -236,7 +236,7 @@ def _chat_build_request(
         # specs/anthropic.yaml:33 params.reasoning_effort
         v = p.pop('reasoning_effort', None)
         if v is not None:
-            v = _tf.reasoning_effort_to_anthropic_thinking(v)
+            v = _rt.transform(_tf.reasoning_effort_to_anthropic_thinking, v, PROVIDER, model, 'reasoning_effort')
             if v is not _rt.MISSING:
                 _rt.set_path(body, ('thinking',), v, merge=True)
         # specs/anthropic.yaml:34 params.user
@@ -247,28 +247,34 @@ def _chat_build_request(
         v = p.pop('service_tier', None)
         if v is not None:
             body['service_tier'] = v
-        # specs/anthropic.yaml:36 params.stream_options
+        # specs/anthropic.yaml:36 params.response_format
+        v = p.pop('response_format', None)
+        if v is not None:
+            v = _rt.transform(_tf.response_format_to_anthropic, v, PROVIDER, model, 'response_format')
+            if v is not _rt.MISSING:
+                _rt.set_path(body, ('output_config',), v, merge=True)
+        # specs/anthropic.yaml:37 params.stream_options
         p.pop('stream_options', None)
-        # specs/anthropic.yaml:37 params.n
+        # specs/anthropic.yaml:38 params.n
         v = p.pop('n', None)
         if v is not None:
             _rt.check_enum(PROVIDER, model, 'n', v, (1,))
-        # specs/anthropic.yaml:38 params.logprobs
+        # specs/anthropic.yaml:39 params.logprobs
         if p.pop('logprobs', None) is not None:
             raise _rt.refuse(PROVIDER, model, 'logprobs')
-        # specs/anthropic.yaml:39 params.top_logprobs
+        # specs/anthropic.yaml:40 params.top_logprobs
         if p.pop('top_logprobs', None) is not None:
             raise _rt.refuse(PROVIDER, model, 'top_logprobs')
-        # specs/anthropic.yaml:40 params.frequency_penalty
+        # specs/anthropic.yaml:41 params.frequency_penalty
         if p.pop('frequency_penalty', None) is not None:
             raise _rt.refuse(PROVIDER, model, 'frequency_penalty')
-        # specs/anthropic.yaml:41 params.presence_penalty
+        # specs/anthropic.yaml:42 params.presence_penalty
         if p.pop('presence_penalty', None) is not None:
             raise _rt.refuse(PROVIDER, model, 'presence_penalty')
-        # specs/anthropic.yaml:42 params.logit_bias
+        # specs/anthropic.yaml:43 params.logit_bias
         if p.pop('logit_bias', None) is not None:
             raise _rt.refuse(PROVIDER, model, 'logit_bias')
-        # specs/anthropic.yaml:43 params.seed
+        # specs/anthropic.yaml:44 params.seed
         p.pop('seed', None)
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
         raise _err.BadRequestError(f"invalid chat params: {exc}", provider=PROVIDER, model=model) from None
@@ -276,7 +282,7 @@ def _chat_build_request(
     for name, value in p.items():
         if value is not None:
             raise _rt.refuse(PROVIDER, model, name)
-    # specs/anthropic.yaml:66 stream (sse)
+    # specs/anthropic.yaml:67 stream (sse)
     if stream:
         _rt.set_path(body, ('stream',), True)
     _fmt.anthropic_chat_finalize(body)
@@ -300,14 +306,14 @@ _CHAT_USAGE: tuple[tuple[str, tuple[str, ...]], ...] = (('prompt_tokens', ('usag
 
 
 def _chat_finish(raw: Any, message: Mapping[str, Any], tools_seen: bool = False) -> str | None:
-    # specs/anthropic.yaml:47 response.finish_reason
+    # specs/anthropic.yaml:48 response.finish_reason
     if raw is None:
         return None
     return _CHAT_FINISH.get(str(raw), str(raw))
 
 
 def _chat_usage(obj: Any) -> dict[str, Any] | None:
-    # specs/anthropic.yaml:44 response.usage
+    # specs/anthropic.yaml:45 response.usage
     return _rt.usage_from(obj, _CHAT_USAGE)
 
 
@@ -354,7 +360,7 @@ def _chat_event(state: _rt.StreamState, event: str, data: str) -> ChatCompletion
     delta: dict[str, Any]
     call: dict[str, Any]
     function: dict[str, Any]
-    # specs/anthropic.yaml:71 stream.events[content_block_start/tool_use]
+    # specs/anthropic.yaml:72 stream.events[content_block_start/tool_use]
     if k0 == 'content_block_start' and k1 == 'tool_use':
         delta = {}
         call = {"index": state.tool_index(_rt.get_path(obj, ('index',)))}
@@ -366,14 +372,14 @@ def _chat_event(state: _rt.StreamState, event: str, data: str) -> ChatCompletion
         call["function"] = function
         delta["tool_calls"] = [call]
         return state.emit(delta, None, None)
-    # specs/anthropic.yaml:73 stream.events[content_block_delta/text_delta]
+    # specs/anthropic.yaml:74 stream.events[content_block_delta/text_delta]
     if k0 == 'content_block_delta' and k1 == 'text_delta':
         delta = {}
         text = _rt.get_path(obj, ('delta', 'text'))
         if text is not None:
             delta["content"] = text
         return state.emit(delta, None, None)
-    # specs/anthropic.yaml:74 stream.events[content_block_delta/input_json_delta]
+    # specs/anthropic.yaml:75 stream.events[content_block_delta/input_json_delta]
     if k0 == 'content_block_delta' and k1 == 'input_json_delta':
         delta = {}
         call = {"index": state.tool_index(_rt.get_path(obj, ('index',)))}
@@ -382,20 +388,20 @@ def _chat_event(state: _rt.StreamState, event: str, data: str) -> ChatCompletion
         call["function"] = function
         delta["tool_calls"] = [call]
         return state.emit(delta, None, None)
-    # specs/anthropic.yaml:75 stream.events[content_block_delta/thinking_delta]
+    # specs/anthropic.yaml:76 stream.events[content_block_delta/thinking_delta]
     if k0 == 'content_block_delta' and k1 == 'thinking_delta':
         delta = {}
         thought = _rt.get_path(obj, ('delta', 'thinking'))
         if thought is not None:
             delta["reasoning_content"] = thought
         return state.emit(delta, None, None)
-    # specs/anthropic.yaml:76 stream.events[content_block_delta/signature_delta]
+    # specs/anthropic.yaml:77 stream.events[content_block_delta/signature_delta]
     if k0 == 'content_block_delta' and k1 == 'signature_delta':
         return None
-    # specs/anthropic.yaml:77 stream.events[content_block_delta/citations_delta]
+    # specs/anthropic.yaml:78 stream.events[content_block_delta/citations_delta]
     if k0 == 'content_block_delta' and k1 == 'citations_delta':
         return None
-    # specs/anthropic.yaml:70 stream.events[message_start]
+    # specs/anthropic.yaml:71 stream.events[message_start]
     if k0 == 'message_start':
         state.id = str(_rt.get_path(obj, ('message', 'id')) or state.id)
         state.model = str(_rt.get_path(obj, ('message', 'model')) or state.model)
@@ -403,26 +409,26 @@ def _chat_event(state: _rt.StreamState, event: str, data: str) -> ChatCompletion
         if usage:
             state.usage.update(usage)
         return None
-    # specs/anthropic.yaml:72 stream.events[content_block_start]
+    # specs/anthropic.yaml:73 stream.events[content_block_start]
     if k0 == 'content_block_start':
         return None
-    # specs/anthropic.yaml:78 stream.events[content_block_stop]
+    # specs/anthropic.yaml:79 stream.events[content_block_stop]
     if k0 == 'content_block_stop':
         return None
-    # specs/anthropic.yaml:79 stream.events[message_delta]
+    # specs/anthropic.yaml:80 stream.events[message_delta]
     if k0 == 'message_delta':
         usage = _rt.usage_from(obj, (('completion_tokens', ('usage', 'output_tokens')),))
         delta = {}
         finish = _chat_finish(_rt.get_path(obj, ('delta', 'stop_reason')), delta)
         return state.emit(delta, finish, usage)
-    # specs/anthropic.yaml:80 stream.events[message_stop]
+    # specs/anthropic.yaml:81 stream.events[message_stop]
     if k0 == 'message_stop':
         state.done = True
         return None
-    # specs/anthropic.yaml:81 stream.events[ping]
+    # specs/anthropic.yaml:82 stream.events[ping]
     if k0 == 'ping':
         return None
-    # specs/anthropic.yaml:82 stream.events[error]
+    # specs/anthropic.yaml:83 stream.events[error]
     if k0 == 'error':
         raise _event_error(obj, state.model)
     return None

@@ -280,10 +280,8 @@ def _chat_build_request(
         v = p.pop('parallel_tool_calls', None)
         if v is not None:
             body['parallel_tool_calls'] = v
-        # specs/openai.yaml:44 params.user
-        v = p.pop('user', None)
-        if v is not None:
-            body['user'] = v
+        # specs/deepseek.yaml:15 params.user
+        p.pop('user', None)
         # specs/openai.yaml:45 params.safety_identifier
         v = p.pop('safety_identifier', None)
         if v is not None:
@@ -312,6 +310,10 @@ def _chat_build_request(
         v = p.pop('thinking', None)
         if v is not None:
             body['thinking'] = v
+        # specs/deepseek.yaml:16 params.user_id
+        v = p.pop('user_id', None)
+        if v is not None:
+            body['user_id'] = v
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
         raise _err.BadRequestError(f"invalid chat params: {exc}", provider=PROVIDER, model=model) from None
     # specs/deepseek.yaml:11 unsupported: refuse

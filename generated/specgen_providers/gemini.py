@@ -93,34 +93,34 @@ _ERROR_CODE_PATHS: tuple[tuple[str, ...], ...] = (('error', 'status'),)
 def _classify(status: int | None, message: str, code: str | None) -> tuple[type[_err.LLMError], bool]:
     """The error class and retry flag for a status, message and code: the spec's error table."""
     lowered = message.casefold()
-    # specs/gemini.yaml:100 errors.table: ContextWindowExceededError
+    # specs/gemini.yaml:108 errors.table: ContextWindowExceededError
     if status in (400,) and 'input token count' in lowered:
         return _err.ContextWindowExceededError, False
-    # specs/gemini.yaml:101 errors.table: AuthenticationError
+    # specs/gemini.yaml:109 errors.table: AuthenticationError
     if status in (400,) and 'api key not valid' in lowered:
         return _err.AuthenticationError, False
-    # specs/gemini.yaml:102 errors.table: BadRequestError
+    # specs/gemini.yaml:110 errors.table: BadRequestError
     if status in (400,):
         return _err.BadRequestError, False
-    # specs/gemini.yaml:103 errors.table: AuthenticationError
+    # specs/gemini.yaml:111 errors.table: AuthenticationError
     if status in (401,):
         return _err.AuthenticationError, False
-    # specs/gemini.yaml:104 errors.table: PermissionDeniedError
+    # specs/gemini.yaml:112 errors.table: PermissionDeniedError
     if status in (403,):
         return _err.PermissionDeniedError, False
-    # specs/gemini.yaml:105 errors.table: NotFoundError
+    # specs/gemini.yaml:113 errors.table: NotFoundError
     if status in (404,):
         return _err.NotFoundError, False
-    # specs/gemini.yaml:106 errors.table: RateLimitError
+    # specs/gemini.yaml:114 errors.table: RateLimitError
     if status in (429,):
         return _err.RateLimitError, True
-    # specs/gemini.yaml:107 errors.table: InternalServerError
+    # specs/gemini.yaml:115 errors.table: InternalServerError
     if status in (500,):
         return _err.InternalServerError, True
-    # specs/gemini.yaml:108 errors.table: ServiceUnavailableError
+    # specs/gemini.yaml:116 errors.table: ServiceUnavailableError
     if status in (503,):
         return _err.ServiceUnavailableError, True
-    # specs/gemini.yaml:109 errors.table: Timeout
+    # specs/gemini.yaml:117 errors.table: Timeout
     if status in (504,):
         return _err.Timeout, True
     del lowered
@@ -209,7 +209,7 @@ def _chat_build_request(
         # specs/gemini.yaml:32 params.stop
         v = p.pop('stop', None)
         if v is not None:
-            v = _tf.as_list(v)
+            v = _rt.transform(_tf.as_list, v, PROVIDER, model, 'stop')
             if v is not _rt.MISSING:
                 _rt.set_path(body, ('generationConfig', 'stopSequences'), v)
         # specs/gemini.yaml:33 params.seed
@@ -236,13 +236,13 @@ def _chat_build_request(
         # specs/gemini.yaml:38 params.response_format
         v = p.pop('response_format', None)
         if v is not None:
-            v = _tf.response_format_to_gemini(v)
+            v = _rt.transform(_tf.response_format_to_gemini, v, PROVIDER, model, 'response_format')
             if v is not _rt.MISSING:
                 _rt.set_path(body, ('generationConfig',), v, merge=True)
         # specs/gemini.yaml:39 params.reasoning_effort
         v = p.pop('reasoning_effort', None)
         if v is not None:
-            v = _tf.reasoning_effort_to_gemini_thinking(v)
+            v = _rt.transform(_tf.reasoning_effort_to_gemini_thinking, v, PROVIDER, model, 'reasoning_effort')
             if v is not _rt.MISSING:
                 _rt.set_path(body, ('generationConfig', 'thinkingConfig'), v)
         # specs/gemini.yaml:40 params.modalities
@@ -251,13 +251,13 @@ def _chat_build_request(
         # specs/gemini.yaml:41 params.tools
         v = p.pop('tools', None)
         if v is not None:
-            v = _tf.openai_tools_to_gemini(v)
+            v = _rt.transform(_tf.openai_tools_to_gemini, v, PROVIDER, model, 'tools')
             if v is not _rt.MISSING:
                 body['tools'] = v
         # specs/gemini.yaml:42 params.tool_choice
         v = p.pop('tool_choice', None)
         if v is not None:
-            v = _tf.openai_tool_choice_to_gemini(v)
+            v = _rt.transform(_tf.openai_tool_choice_to_gemini, v, PROVIDER, model, 'tool_choice')
             if v is not _rt.MISSING:
                 body['toolConfig'] = v
         # specs/gemini.yaml:43 params.parallel_tool_calls
@@ -283,7 +283,7 @@ def _chat_build_request(
     for name, value in p.items():
         if value is not None:
             raise _rt.refuse(PROVIDER, model, name)
-    # specs/gemini.yaml:79 stream (sse)
+    # specs/gemini.yaml:87 stream (sse)
     _fmt.gemini_chat_finalize(body)
     if isinstance(extra_body, dict):
         body.update(extra_body)
@@ -304,8 +304,8 @@ def _chat_build_request(
     )
 
 
-_CHAT_FINISH: dict[str, str] = {'STOP': 'stop', 'MAX_TOKENS': 'length', 'SAFETY': 'content_filter', 'RECITATION': 'content_filter', 'LANGUAGE': 'content_filter', 'BLOCKLIST': 'content_filter', 'PROHIBITED_CONTENT': 'content_filter', 'SPII': 'content_filter', 'IMAGE_SAFETY': 'content_filter', 'MALFORMED_FUNCTION_CALL': 'stop', 'OTHER': 'stop', 'FINISH_REASON_UNSPECIFIED': 'stop'}
-_CHAT_USAGE: tuple[tuple[str, tuple[str, ...]], ...] = (('prompt_tokens', ('usageMetadata', 'promptTokenCount')), ('completion_tokens', ('usageMetadata', 'candidatesTokenCount')), ('completion_tokens', ('usageMetadata', 'thoughtsTokenCount')), ('total_tokens', ('usageMetadata', 'totalTokenCount')), ('completion_tokens_details.reasoning_tokens', ('usageMetadata', 'thoughtsTokenCount')), ('prompt_tokens_details.cached_tokens', ('usageMetadata', 'cachedContentTokenCount')))
+_CHAT_FINISH: dict[str, str] = {'STOP': 'stop', 'MAX_TOKENS': 'length', 'SAFETY': 'content_filter', 'RECITATION': 'content_filter', 'LANGUAGE': 'content_filter', 'BLOCKLIST': 'content_filter', 'PROHIBITED_CONTENT': 'content_filter', 'SPII': 'content_filter', 'IMAGE_SAFETY': 'content_filter', 'IMAGE_PROHIBITED_CONTENT': 'content_filter', 'IMAGE_RECITATION': 'content_filter', 'IMAGE_OTHER': 'stop', 'NO_IMAGE': 'stop', 'UNEXPECTED_TOOL_CALL': 'stop', 'TOO_MANY_TOOL_CALLS': 'stop', 'MALFORMED_FUNCTION_CALL': 'stop', 'OTHER': 'stop', 'FINISH_REASON_UNSPECIFIED': 'stop'}
+_CHAT_USAGE: tuple[tuple[str, tuple[str, ...]], ...] = (('prompt_tokens', ('usageMetadata', 'promptTokenCount')), ('prompt_tokens', ('usageMetadata', 'toolUsePromptTokenCount')), ('completion_tokens', ('usageMetadata', 'candidatesTokenCount')), ('completion_tokens', ('usageMetadata', 'thoughtsTokenCount')), ('total_tokens', ('usageMetadata', 'totalTokenCount')), ('completion_tokens_details.reasoning_tokens', ('usageMetadata', 'thoughtsTokenCount')), ('prompt_tokens_details.cached_tokens', ('usageMetadata', 'cachedContentTokenCount')))
 
 
 def _chat_finish(raw: Any, message: Mapping[str, Any], tools_seen: bool = False) -> str | None:
@@ -362,7 +362,7 @@ def _chat_event(state: _rt.StreamState, event: str, data: str) -> ChatCompletion
     obj = state.load(data)
     if _rt.get_path(obj, ('error',)) is not None:
         raise _event_error(obj, state.model)
-    # specs/gemini.yaml:79 stream.format: gemini
+    # specs/gemini.yaml:87 stream.format: gemini
     choices = [
         {"index": index, "delta": delta, "finish_reason": _chat_finish(raw, delta, bool(state.tool_ids))}
         for index, delta, raw in _fmt.gemini_stream_choices(obj, state)
@@ -392,7 +392,7 @@ chat = ChatMode(
 
 
 # ---------------------------------------------------------------------------- embeddings
-# specs/gemini.yaml:86 modes.embeddings (format: gemini)
+# specs/gemini.yaml:94 modes.embeddings (format: gemini)
 
 
 def _embeddings_build_request(
@@ -417,22 +417,22 @@ def _embeddings_build_request(
     body: dict[str, Any] = {}
     query: dict[str, str] = {}
     try:
-        # specs/gemini.yaml:91 params.dimensions
+        # specs/gemini.yaml:99 params.dimensions
         v = p.pop('dimensions', None)
         if v is not None:
             body['outputDimensionality'] = v
-        # specs/gemini.yaml:92 params.task_type
+        # specs/gemini.yaml:100 params.task_type
         v = p.pop('task_type', None)
         if v is not None:
             body['taskType'] = v
-        # specs/gemini.yaml:93 params.encoding_format
+        # specs/gemini.yaml:101 params.encoding_format
         p.pop('encoding_format', None)
-        # specs/gemini.yaml:94 params.user
+        # specs/gemini.yaml:102 params.user
         p.pop('user', None)
         _fmt.gemini_embeddings_request(body, inputs, model)
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
         raise _err.BadRequestError(f"invalid embeddings params: {exc}", provider=PROVIDER, model=model) from None
-    # specs/gemini.yaml:86 unsupported: refuse
+    # specs/gemini.yaml:94 unsupported: refuse
     for name, value in p.items():
         if value is not None:
             raise _rt.refuse(PROVIDER, model, name)

@@ -14,6 +14,7 @@ import httpx
 from specgen.runtime import core as _rt
 from specgen.runtime import errors as _err
 from specgen.runtime import formats as _fmt
+from specgen.runtime import transforms as _tf
 from specgen.runtime.http import AsyncClient as _AsyncClient
 from specgen.runtime.http import Client as _Client
 from specgen.runtime.modes import ChatMode
@@ -171,6 +172,8 @@ def _chat_build_request(
     query: dict[str, str] = {}
     body['model'] = model
     try:
+        # specs/groq.yaml:11 messages_transform
+        messages = _tf.strip_message_names(messages)
         _fmt.openai_chat_request(body, messages)
         # specs/openai.yaml:19 params.frequency_penalty
         v = p.pop('frequency_penalty', None)
@@ -182,13 +185,13 @@ def _chat_build_request(
         if v is not None:
             _rt.check_range(PROVIDER, model, 'presence_penalty', v, -2, 2)
             body['presence_penalty'] = v
-        # specs/groq.yaml:15 params.logit_bias
+        # specs/groq.yaml:16 params.logit_bias
         if p.pop('logit_bias', None) is not None:
             raise _rt.refuse(PROVIDER, model, 'logit_bias')
-        # specs/groq.yaml:13 params.logprobs
+        # specs/groq.yaml:14 params.logprobs
         if p.pop('logprobs', None) is not None:
             raise _rt.refuse(PROVIDER, model, 'logprobs')
-        # specs/groq.yaml:14 params.top_logprobs
+        # specs/groq.yaml:15 params.top_logprobs
         if p.pop('top_logprobs', None) is not None:
             raise _rt.refuse(PROVIDER, model, 'top_logprobs')
         # specs/openai.yaml:24 params.max_tokens
@@ -199,7 +202,7 @@ def _chat_build_request(
         v = p.pop('max_completion_tokens', None)
         if v is not None:
             body['max_completion_tokens'] = v
-        # specs/groq.yaml:16 params.n
+        # specs/groq.yaml:17 params.n
         v = p.pop('n', None)
         if v is not None:
             _rt.check_range(PROVIDER, model, 'n', v, 1, 1)
@@ -290,10 +293,9 @@ def _chat_build_request(
         v = p.pop('prompt_cache_retention', None)
         if v is not None:
             body['prompt_cache_retention'] = v
-        # specs/openai.yaml:48 params.web_search_options
-        v = p.pop('web_search_options', None)
-        if v is not None:
-            body['web_search_options'] = v
+        # specs/groq.yaml:21 params.web_search_options
+        if p.pop('web_search_options', None) is not None:
+            raise _rt.refuse(PROVIDER, model, 'web_search_options')
         # specs/openai.yaml:49 params.functions
         v = p.pop('functions', None)
         if v is not None:
@@ -302,10 +304,18 @@ def _chat_build_request(
         v = p.pop('function_call', None)
         if v is not None:
             body['function_call'] = v
-        # specs/groq.yaml:17 params.reasoning_format
+        # specs/groq.yaml:18 params.reasoning_format
         v = p.pop('reasoning_format', None)
         if v is not None:
             body['reasoning_format'] = v
+        # specs/groq.yaml:19 params.include_reasoning
+        v = p.pop('include_reasoning', None)
+        if v is not None:
+            body['include_reasoning'] = v
+        # specs/groq.yaml:20 params.search_settings
+        v = p.pop('search_settings', None)
+        if v is not None:
+            body['search_settings'] = v
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
         raise _err.BadRequestError(f"invalid chat params: {exc}", provider=PROVIDER, model=model) from None
     # specs/groq.yaml:11 unsupported: refuse

@@ -171,7 +171,7 @@ def _chat_build_request(
         # specs/ollama.yaml:24 params.stop
         v = p.pop('stop', None)
         if v is not None:
-            v = _tf.as_list(v)
+            v = _rt.transform(_tf.as_list, v, PROVIDER, model, 'stop')
             if v is not _rt.MISSING:
                 _rt.set_path(body, ('options', 'stop'), v)
         # specs/ollama.yaml:25 params.frequency_penalty
@@ -193,7 +193,7 @@ def _chat_build_request(
         # specs/ollama.yaml:29 params.response_format
         v = p.pop('response_format', None)
         if v is not None:
-            v = _tf.response_format_to_ollama(v)
+            v = _rt.transform(_tf.response_format_to_ollama, v, PROVIDER, model, 'response_format')
             if v is not _rt.MISSING:
                 body['format'] = v
         # specs/ollama.yaml:30 params.tools
@@ -203,7 +203,7 @@ def _chat_build_request(
         # specs/ollama.yaml:31 params.reasoning_effort
         v = p.pop('reasoning_effort', None)
         if v is not None:
-            v = _tf.reasoning_effort_to_ollama_think(v)
+            v = _rt.transform(_tf.reasoning_effort_to_ollama_think, v, PROVIDER, model, 'reasoning_effort')
             if v is not _rt.MISSING:
                 _rt.set_path(body, ('think',), v, merge=True)
         # specs/ollama.yaml:32 params.think

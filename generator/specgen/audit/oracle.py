@@ -299,6 +299,22 @@ def _outcome(exc: BaseException | None) -> str:
     return "accepts" if exc is None else f"raises {type(exc).__name__}"
 
 
+def _refusals(side: Callable[[dict[str, Any]], Any], params: Mapping[str, Any]) -> tuple[set[str], Any, BaseException | None]:
+    """Every param ``side`` refuses in ``params``: call it, leave out what it names as
+    unsupported, call again (a side names the first refusal only, or several at once).
+    Returns the refused params, the request it sent at last (or None) and its last error."""
+    refused: set[str] = set()
+    for _ in range(len(params) + 1):
+        try:
+            return refused, side({k: v for k, v in params.items() if k not in refused}), None
+        except Exception as exc:
+            named = {n for n in _refused(exc) if n in params and n not in refused}
+            if not named:
+                return refused, None, exc
+            refused |= named
+    return refused, None, None  # pragma: no cover - every param refused one by one
+
+
 def compare_requests(
     ours: Callable[[dict[str, Any]], httpx.Request],
     theirs: Callable[[dict[str, Any]], Any],
@@ -309,40 +325,36 @@ def compare_requests(
     """The differences between the two wire requests for ``params``.
 
     ``ours`` builds the adapter's ``httpx.Request``; ``theirs`` returns LiteLLM's captured
-    request (or raises). When a side refuses a param the other sends, that is an ``outcome``
-    difference at ``params.<name>``; the param is then left out and the rest compared."""
+    request (or raises). Each side's refusals are found on its own; a param one side refuses
+    and the other accepts is an ``outcome`` difference at ``params.<name>``. Every refused
+    param is then left out on both sides and the two requests compared field by field."""
+    ours_refused, _, ours_failed = _refusals(ours, params)
+    theirs_refused, _, theirs_failed = _refusals(theirs, params)
     out: list[tuple[str, str, Any, Any]] = []
-    p = dict(params)
-    for _ in range(4):  # each round removes at least one refused param
-        ours_req: httpx.Request | None = None
-        ours_err: BaseException | None = None
-        theirs_req: Any = None
-        theirs_err: BaseException | None = None
-        try:
-            ours_req = ours(dict(p))
-        except Exception as exc:
-            ours_err = exc
-        try:
-            theirs_req = theirs(dict(p))
-        except Exception as exc:
-            theirs_err = exc
-        if ours_req is not None and theirs_req is not None:
-            a = wire_view(ours_req.method, str(ours_req.url), ours_req.headers, ours_req.read(), proto_json=proto_json)
-            b = wire_view(theirs_req.method, theirs_req.url, theirs_req.headers, theirs_req.content, proto_json=proto_json)
-            return out + diff(a, b)
-        refused = {name: "ours" for name in (_refused(ours_err) if ours_err else ())}
-        for name in _refused(theirs_err) if theirs_err else ():
-            refused[name] = "both" if name in refused else "litellm"
-        refused = {k: v for k, v in refused.items() if k in p}
-        if not refused:
-            if type(ours_err) is not type(theirs_err):
-                out.append(("(call)", "outcome", _outcome(ours_err), _outcome(theirs_err)))
-            return out
-        for name, who in sorted(refused.items()):
-            if who != "both":
-                out.append((f"params.{name}", "outcome", "refuses" if who == "ours" else "accepts", "refuses" if who == "litellm" else "accepts"))
-            del p[name]
-    return out  # pragma: no cover - four rounds of refusals
+    for name in sorted(ours_refused ^ theirs_refused):
+        # "accepts" is only known of a side whose call went through in the end
+        if (theirs_failed if name in ours_refused else ours_failed) is None:
+            out.append((f"params.{name}", "outcome", "refuses" if name in ours_refused else "accepts", "refuses" if name in theirs_refused else "accepts"))
+    rest = {k: v for k, v in params.items() if k not in ours_refused | theirs_refused}
+    ours_req: httpx.Request | None = None
+    ours_err: BaseException | None = None
+    theirs_req: Any = None
+    theirs_err: BaseException | None = None
+    try:
+        ours_req = ours(dict(rest))
+    except Exception as exc:
+        ours_err = exc
+    try:
+        theirs_req = theirs(dict(rest))
+    except Exception as exc:
+        theirs_err = exc
+    if ours_req is None or theirs_req is None:
+        if type(ours_err) is not type(theirs_err):
+            out.append(("(call)", "outcome", _outcome(ours_err), _outcome(theirs_err)))
+        return out
+    a = wire_view(ours_req.method, str(ours_req.url), ours_req.headers, ours_req.read(), proto_json=proto_json)
+    b = wire_view(theirs_req.method, theirs_req.url, theirs_req.headers, theirs_req.content, proto_json=proto_json)
+    return out + diff(a, b)
 
 
 # --------------------------------------------------------------------------- result views

@@ -104,6 +104,7 @@ class ModeIR:
     query: list[tuple[str, str]]
     model_field: Path
     unsupported: str
+    messages_transform: str | None
     aliases: list[tuple[str, str, str]]
     params: list[ParamIR]
     rules: list[RuleIR]
@@ -278,7 +279,7 @@ def build_ir(spec: ResolvedSpec) -> ProviderIR:
         patterns=patterns,
     )
     ir.decoders = sorted({m.stream.decoder for m in modes if m.stream})
-    ir.uses_transforms = any(prm.transform for m in modes for prm in m.params)
+    ir.uses_transforms = any(prm.transform for m in modes for prm in m.params) or any(m.messages_transform for m in modes)
     names = {m.name for m in modes}
     ir.mode_classes = [c for c, n in (("ChatMode", "chat"), ("EmbeddingsMode", "embeddings")) if n in names]
     ir.result_types = sorted(
@@ -349,6 +350,7 @@ def _mode_ir(name: str, mode: Node, parent: Node, pattern_var: Any) -> ModeIR:
         query=_query(endpoint.get("query")),
         model_field=split_path(str(mode.get("model_field", "model"))) if mode.get("model_field", "model") else (),
         unsupported=str(mode.get("unsupported", "refuse")),
+        messages_transform=str(mode["messages_transform"]) if mode.get("messages_transform") else None,
         aliases=aliases,
         params=params,
         rules=rules,

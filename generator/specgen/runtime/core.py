@@ -40,6 +40,7 @@ class Decoder(Protocol):
 __all__ = [
     "MISSING",
     "StreamState",
+    "UnsupportedValue",
     "check_enum",
     "check_range",
     "compile_patterns",
@@ -52,6 +53,7 @@ __all__ = [
     "request_model",
     "set_path",
     "take_model",
+    "transform",
 ]
 
 
@@ -158,6 +160,21 @@ def refuse(provider: str, model: str, name: str, why: str = "is not supported") 
     )
     err.param = name
     return err
+
+
+class UnsupportedValue(ValueError):
+    """Raised by a transform for a value the provider has no form for; the adapter turns it
+    into an :class:`UnsupportedParamsError` naming the param (see :func:`transform`)."""
+
+
+def transform(fn: Callable[[Any], Any], value: Any, provider: str, model: str, name: str) -> Any:
+    """``fn(value)``; a value ``fn`` declares unsupported is refused as the param ``name``."""
+    try:
+        return fn(value)
+    except UnsupportedValue as exc:
+        shown = repr(value)
+        shown = shown if len(shown) <= 80 else shown[:77] + "..."
+        raise refuse(provider, model, name, f"= {shown}: {exc}; it is not supported") from None
 
 
 def check_range(provider: str, model: str, name: str, value: Any, lo: float | None, hi: float | None) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from specgen.runtime.core import MISSING
+from specgen.runtime.core import MISSING, UnsupportedValue
 
 __all__ = ["TRANSFORMS"]
 
@@ -198,6 +198,30 @@ def reasoning_effort_to_ollama_think(value: Any) -> Any:
     return True
 
 
+def response_format_to_anthropic(value: Any) -> Any:
+    """→ Anthropic ``output_config`` (merged): ``{"format": {"type": "json_schema", "schema": ...}}``
+    for a json_schema (structured outputs); ``{"type": "text"}`` (the default) sends nothing.
+    ``json_object`` has no Anthropic equivalent (a schema is required) and is refused."""
+    if not isinstance(value, dict):
+        raise ValueError("response_format must be an object")
+    kind = value.get("type")
+    if kind == "text":
+        return MISSING
+    if kind == "json_schema":
+        schema = (value.get("json_schema") or {}).get("schema")
+        if not isinstance(schema, dict):
+            raise ValueError("response_format json_schema needs json_schema.schema (an object)")
+        return {"format": {"type": "json_schema", "schema": schema}}
+    raise UnsupportedValue("Anthropic structured outputs take a schema (send type json_schema)")
+
+
+def strip_message_names(value: Any) -> Any:
+    """Chat messages without the optional ``name`` field (a provider that rejects it)."""
+    if not isinstance(value, list):
+        return value
+    return [{k: v for k, v in m.items() if k != "name"} if isinstance(m, dict) else m for m in value]
+
+
 TRANSFORMS: dict[str, Callable[[Any], Any]] = {
     f.__name__: f
     for f in (
@@ -215,5 +239,7 @@ TRANSFORMS: dict[str, Callable[[Any], Any]] = {
         reasoning_effort_to_gemini_thinking,
         response_format_to_ollama,
         reasoning_effort_to_ollama_think,
+        response_format_to_anthropic,
+        strip_message_names,
     )
 }

@@ -274,6 +274,11 @@ def check(data: Any, raw: Any, stem: str) -> list[SpecError]:
             check_template(endpoint, "path", endpoint["path"])
         for qk, qv in (endpoint.get("query") or {}).items():
             check_template(endpoint["query"], qk, qv)
+        if "messages_transform" in mode:
+            if mode_name != "chat":
+                err(mode.where("messages_transform"), "messages_transform applies to the chat mode only")
+            elif mode["messages_transform"] not in TRANSFORMS:
+                err(mode.where_value("messages_transform"), f"unknown transform {mode['messages_transform']!r}; known: {', '.join(sorted(TRANSFORMS))}")
         params: Any = mode.get("params") or {}
         targets: dict[tuple[str, ...], tuple[str, bool]] = {}
         for pname, param in params.items():
