@@ -554,3 +554,20 @@ def test_request_asking_to_close_does_not_reuse_the_connection() -> None:
             return len(conns)
 
     assert asyncio.run(main()) == 3
+
+
+def test_clients_share_one_tls_context_unless_told_otherwise() -> None:
+    import ssl
+
+    from specgen.runtime.http import shared_ssl_context
+
+    shared = shared_ssl_context()
+    assert isinstance(shared, ssl.SSLContext) and shared.verify_mode == ssl.CERT_REQUIRED and shared.check_hostname
+    with anthropic.Client(api_key="k") as a, openai.Client(api_key="k") as b:
+        # httpx keeps the context on its connection pool
+        assert a._http._transport._pool._ssl_context is shared  # type: ignore[attr-defined]
+        assert b._http._transport._pool._ssl_context is shared  # type: ignore[attr-defined]
+    assert AsyncTransport()._ssl_context() is shared
+    own = ssl.create_default_context()
+    assert AsyncTransport(verify=own)._ssl_context() is own  # a caller's context is used as given
+    assert AsyncTransport(verify=False)._ssl_context() is not shared

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import os
 import random
+import ssl
+import threading
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
@@ -65,6 +67,22 @@ async def _adrain(chunks: AsyncIterator[bytes]) -> None:
                     return
     except (TimeoutError, httpx.TransportError):
         return
+
+
+_ssl_lock = threading.Lock()
+_ssl_shared: ssl.SSLContext | None = None
+
+
+def shared_ssl_context() -> ssl.SSLContext:
+    """The TLS context every client of ours verifies with when the caller brings no client of
+    their own: built once per process (building one loads the CA bundle, about 40 ms) the way
+    httpx builds its default (certifi, or ``SSL_CERT_FILE``/``SSL_CERT_DIR`` as set at that
+    moment), then shared; an ``SSLContext`` may serve many connections and threads."""
+    global _ssl_shared
+    with _ssl_lock:
+        if _ssl_shared is None:
+            _ssl_shared = httpx.create_ssl_context(verify=True, trust_env=True)
+        return _ssl_shared
 
 
 def _proxied() -> bool:
@@ -152,7 +170,7 @@ class Client(_BaseClient):
     ) -> None:
         super().__init__(api_key, base_url, timeout=timeout, max_retries=max_retries, api_version=api_version, backoff=backoff)
         self._owns_http = http_client is None
-        self._http = http_client or httpx.Client(timeout=self.timeout)
+        self._http = http_client or httpx.Client(timeout=self.timeout, verify=shared_ssl_context())
 
     def close(self) -> None:
         if self._owns_http:
@@ -231,7 +249,7 @@ class AsyncClient(_BaseClient):
         self._direct: AsyncTransport | None = None
         if http_client is None:
             if _proxied():
-                http_client = httpx.AsyncClient(timeout=self.timeout)
+                http_client = httpx.AsyncClient(timeout=self.timeout, verify=shared_ssl_context())
             else:
                 from specgen.runtime.transport import AsyncTransport
 

@@ -197,7 +197,12 @@ class AsyncTransport(httpx.AsyncBaseTransport):
 
     def _ssl_context(self) -> ssl.SSLContext:
         if self._ssl is None:
-            self._ssl = httpx.create_ssl_context(verify=self._verify, cert=self._cert, trust_env=self._trust_env)
+            if self._verify is True and self._cert is None and self._trust_env:
+                from specgen.runtime.http import shared_ssl_context
+
+                self._ssl = shared_ssl_context()  # the default: one per process
+            else:
+                self._ssl = httpx.create_ssl_context(verify=self._verify, cert=self._cert, trust_env=self._trust_env)
         return self._ssl
 
     def _bind(self) -> asyncio.AbstractEventLoop:
