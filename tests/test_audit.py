@@ -25,8 +25,9 @@ REFERENCE = {
                 "image_generation": {"supported_openai_params": []},
             },
         },
-        "bedrock": {"model_count": 420, "modes": {"chat": {}, "rerank": {}}},
-        "cohere": {"model_count": 30, "modes": {"chat": {}, "rerank": {}}},
+        "bedrock": {"model_count": 420, "modes": {"chat": {"config_class": "AmazonConverseConfig", "wire": None}, "rerank": {}}},
+        "cohere": {"model_count": 30, "modes": {"chat": {"config_class": "CohereV2ChatConfig", "wire": None}, "rerank": {}}},
+        "deepinfra": {"model_count": 3, "modes": {"chat": {"config_class": "DeepInfraConfig", "wire": "openai"}}},
     },
 }
 
@@ -52,7 +53,12 @@ def test_cells_and_gaps(specs: Path) -> None:
     assert {"kind": "mode", "mode": "image_generation"} in gaps
     high = {g["abstraction"]: g["blocks"] for g in a.parity["high_level_gaps"]}
     assert high["mode rerank"] == 2 and high["mode image_generation"] == 1
-    assert [p["provider"] for p in a.parity["litellm_only_providers"]] == ["bedrock", "cohere"]  # by model count
+    assert [p["provider"] for p in a.parity["litellm_only_providers"]] == ["bedrock", "cohere", "deepinfra"]  # by model count
+    # which chat wire each speaks: the OpenAI one is a spec away, others need a message format
+    assert [p["wire"] for p in a.parity["litellm_only_providers"]] == [None, None, "openai"]
+    assert high["message format AmazonConverseConfig"] == 1 and high["message format CohereV2ChatConfig"] == 1
+    assert "message format DeepInfraConfig" not in high
+    assert "1 of these 3 speak the OpenAI chat wire" in a.markdown and "| deepinfra | 3 | chat | openai |" in a.markdown
     # a failing check shows as failing
     broken = [r if r.check != "param temperature → temperature" else type(r)(**{**r.to_dict(), "status": "fail"}) for r in results]
     assert audit(load_specs(specs), broken, REFERENCE).parity["providers"]["anthropic"]["modes"]["chat"]["params"]["temperature"]["cell"] == FAILING

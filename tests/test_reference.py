@@ -156,6 +156,11 @@ def test_committed_snapshot_parses_and_has_the_expected_shape() -> None:
             assert {"representative_model", "model_count", "patterns", "supported_openai_params"} <= set(family)
     anthropic_chat = data["providers"]["anthropic"]["modes"]["chat"]
     assert anthropic_chat["config_class"] == "AnthropicConfig"
+    # the chat wire, by LiteLLM's config class hierarchy
+    wires = {n: p["modes"]["chat"].get("wire") for n, p in data["providers"].items() if "chat" in p["modes"]}
+    assert wires["anthropic"] == "anthropic" and wires["gemini"] == "gemini" and wires["ollama_chat"] == "ollama"
+    assert wires["groq"] == wires["deepseek"] == wires["openrouter"] == "openai"
+    assert wires["bedrock"] is None and wires["ollama"] is None  # Converse; Ollama's /api/generate
     assert {"max_tokens", "tools", "stop"} <= set(anthropic_chat["supported_openai_params"])
     assert "logprobs" not in anthropic_chat["supported_openai_params"]
     # nothing machine- or time-specific

@@ -163,6 +163,10 @@ def audit(
         for lmode in ref.get("modes", {}):
             if lmode not in RUNTIME_MODES:
                 high.setdefault(f"mode {lmode}", {"kind": "mode", "providers": []})["providers"].append(lname)
+        chat = (ref.get("modes") or {}).get("chat") or {}
+        if lname not in ours and "wire" in chat and chat["wire"] is None and chat.get("config_class"):
+            # a chat wire none of the runtime's formats speaks
+            high.setdefault(f"message format {chat['config_class']}", {"kind": "message format", "providers": []})["providers"].append(lname)
         for prefix, need in NEEDS.items():
             if lname.startswith(prefix):
                 high.setdefault(need, {"kind": "protocol/auth", "providers": []})["providers"].append(lname)
@@ -171,7 +175,10 @@ def audit(
         for k, v in sorted(high.items(), key=lambda kv: (-len(kv[1]["providers"]), kv[0]))
     ]
     counted = sorted((-int(r.get("model_count") or 0), n, sorted(r.get("modes", {}))) for n, r in ref_providers.items() if n not in ours)
-    missing = [{"provider": n, "model_count": -neg, "modes": modes} for neg, n, modes in counted]
+    missing = [
+        {"provider": n, "model_count": -neg, "modes": modes, "wire": ((ref_providers[n].get("modes") or {}).get("chat") or {}).get("wire")}
+        for neg, n, modes in counted
+    ]
     parity = {
         "litellm_version": reference.get("litellm_version"),
         "providers": providers,
@@ -210,10 +217,18 @@ def render(parity: dict[str, Any]) -> str:
     for g in parity["high_level_gaps"]:
         w(f"| {g['abstraction']} | {g['blocks']} |")
     w("\n## Providers LiteLLM supports and we don't (by LiteLLM model count)\n")
-    w("| provider | models | modes |")
-    w("| --- | --- | --- |")
-    for p in parity["litellm_only_providers"]:
-        w(f"| {p['provider']} | {p['model_count']} | {', '.join(p['modes'])} |")
+    only = parity["litellm_only_providers"]
+    openai_wire = [p for p in only if p.get("wire") == "openai"]
+    w(
+        f"{len(openai_wire)} of these {len(only)} speak the OpenAI chat wire (LiteLLM's chat config for them derives from its OpenAI one): "
+        "a spec that starts from `extends: openai` (a few lines when auth and URLs are plain). Chat wire: the specgen format that speaks it, "
+        "`none` when no format does yet (see the message-format gaps above), `—` when LiteLLM has no chat mode here.\n"
+    )
+    w("| provider | models | modes | chat wire |")
+    w("| --- | --- | --- | --- |")
+    for p in only:
+        wire = p.get("wire") or ("none" if "chat" in p["modes"] else "—")
+        w(f"| {p['provider']} | {p['model_count']} | {', '.join(p['modes'])} | {wire} |")
     _render_oracle_summary(w, oracle)
     for name, entry in parity["providers"].items():
         w(f"\n## {name}\n")

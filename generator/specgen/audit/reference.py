@@ -34,6 +34,7 @@ The snapshot (``schema_version`` 1)::
               "model_count": N,
               "representative_model": "claude-sonnet-4-5" | null,   # null: no known model, probed with "model"
               "config_class": "AnthropicConfig" | null,
+              "wire": "openai" | "anthropic" | "gemini" | "ollama" | null,   # chat only: see WIRES
               "supported_openai_params": [...] | null,             # for the representative; null: LiteLLM has no list
               "params_error": "ValueError",                          # only when the call raised
               "stream": {"param": bool, "fake_stream": bool, "native_streaming": bool},   # chat only
@@ -84,6 +85,17 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = 1
+
+#: LiteLLM chat config classes (or their bases) → the specgen chat format that speaks the same
+#: wire. A LiteLLM-only provider whose chat config derives from an OpenAI config is a spec of a
+#: few lines (``extends: openai``); one with none of these needs a new format.
+WIRES = {
+    "OpenAIGPTConfig": "openai",
+    "OpenAIConfig": "openai",
+    "AnthropicConfig": "anthropic",
+    "VertexGeminiConfig": "gemini",
+    "OllamaChatConfig": "ollama",
+}
 DEFAULT_OUT = Path("checklist") / "litellm_reference.json"
 
 #: Environment set before ``import litellm`` so that nothing reaches the network and no local
@@ -291,6 +303,17 @@ class _Probes:
         return None if config is None else type(config).__name__
 
     @staticmethod
+    def wire_of(config: Any) -> str | None:
+        """The specgen chat format a LiteLLM chat config speaks (:data:`WIRES`, by its class
+        hierarchy), or None for a wire specgen has no format for."""
+        if config is None:
+            return None
+        for cls in type(config).__mro__:
+            if cls.__name__ in WIRES:
+                return WIRES[cls.__name__]
+        return None
+
+    @staticmethod
     def _params(params: Any) -> list[str] | None:
         if params is None:
             return None
@@ -489,6 +512,7 @@ def _mode_entry(
         entry["supported_openai_params"] = rep_result[0]
         entry["config_class"] = rep_result[1]
     if mode == "chat":
+        entry["wire"] = probes.wire_of(probes.chat_config(provider, rep))
         params = None if isinstance(rep_result, str) else rep_result[0]
         entry["stream"] = probes.stream(provider, rep, params, model_entries.get(rep))
     counts: Counter[str] = Counter()
