@@ -32,8 +32,8 @@ Choices = list[tuple[dict[str, Any], dict[str, Any], int]]
 StreamChoices = list[tuple[int, dict[str, Any], Any]]
 
 
-def _messages(messages: Any) -> list[Message]:
-    if not isinstance(messages, list) or not messages:
+def _messages(messages: Any, *, allow_empty: bool = False) -> list[Message]:
+    if not isinstance(messages, list) or (not messages and not allow_empty):
         raise ValueError("'messages' must be a non-empty list")
     for m in messages:
         if not isinstance(m, dict) or not isinstance(m.get("role"), str):
@@ -419,7 +419,8 @@ def ollama_chat_request(body: dict[str, Any], messages: Any) -> None:
     """OpenAI messages → Ollama ``/api/chat`` messages (text content, base64 ``images``, dict arguments)."""
     out: list[Message] = []
     names: dict[str, str] = {}  # tool call id → function name, for the tool results that follow
-    for m in _messages(messages):
+    # no messages: Ollama loads the model (and with keep_alive 0 unloads it)
+    for m in _messages(messages, allow_empty=True):
         role = m["role"]
         if role == "developer":
             role = "system"

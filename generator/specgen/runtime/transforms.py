@@ -162,7 +162,9 @@ def response_format_to_gemini(value: Any) -> dict[str, Any]:
     raise ValueError(f"unsupported response_format type {kind!r}")
 
 
-_GEMINI_BUDGETS = {"minimal": 128, "low": 1024, "medium": 2048, "high": 4096}
+# low/medium/high as Google maps them for its OpenAI-compatible endpoint (1K, 8K, 24K thinking tokens,
+# https://ai.google.dev/gemini-api/docs/openai); minimal: the smallest budget 2.5 Pro takes
+_GEMINI_BUDGETS = {"minimal": 128, "low": 1024, "medium": 8192, "high": 24576}
 
 
 def reasoning_effort_to_gemini_thinking(value: Any) -> dict[str, Any]:
