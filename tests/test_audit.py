@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -33,12 +32,8 @@ REFERENCE = {
 
 
 @pytest.fixture(scope="module")
-def specs(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("audit") / "specs"
-    (folder / "fixtures").mkdir(parents=True)
-    shutil.copy(ROOT / "specs" / "anthropic.yaml", folder / "anthropic.yaml")
-    shutil.copytree(ROOT / "specs" / "fixtures" / "anthropic", folder / "fixtures" / "anthropic")
-    return folder
+def specs(anthropic_specs: Path) -> Path:
+    return anthropic_specs
 
 
 def test_cells_and_gaps(specs: Path) -> None:

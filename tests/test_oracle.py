@@ -257,12 +257,8 @@ def _oracle(count: int, example: str) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def specs(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("oracle") / "specs"
-    (folder / "fixtures").mkdir(parents=True)
-    shutil.copy(ROOT / "specs" / "anthropic.yaml", folder / "anthropic.yaml")
-    shutil.copytree(ROOT / "specs" / "fixtures" / "anthropic", folder / "fixtures" / "anthropic")
-    return folder
+def specs(anthropic_specs: Path) -> Path:
+    return anthropic_specs
 
 
 def test_verdicts_survive_regeneration_and_gaps_follow_them(specs: Path, tmp_path: Path) -> None:
