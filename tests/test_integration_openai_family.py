@@ -161,6 +161,44 @@ def test_groq_quirks() -> None:
     assert not hasattr(groq, "embeddings")
 
 
+def test_groq_streams_json_mode_by_replaying_one_response(fake: FakeProvider) -> None:
+    """Groq cannot stream JSON mode or structured outputs: the call goes out unstreamed and the
+    one response comes back as the chunks a stream of it would have given."""
+    data = json.loads(fixture_path("openai", "chat", "response_tools.json").read_text())
+    data["usage"] = {"prompt_tokens": 12, "completion_tokens": 7, "total_tokens": 19}
+    params = {"model": "llama-3.3-70b-versatile", "messages": [{"role": "user", "content": "Hi", "name": "ann"}], "response_format": {"type": "json_object"}, "stream_options": {"include_usage": True}}
+    fake.queue(Reply.json(data))
+    chunks = [c.to_dict() for c in groq.Client(api_key="k", base_url=fake.url).chat(stream=True, **params)]
+    sent = fake.last.json()
+    assert "stream" not in sent and "stream_options" not in sent and sent["response_format"] == {"type": "json_object"}
+    assert sent["messages"] == [{"role": "user", "content": "Hi"}]  # Groq rejects messages[].name
+    choice = data["choices"][0]
+    calls = [{"index": i, **call} for i, call in enumerate(choice["message"]["tool_calls"])]
+    assert [c["choices"] for c in chunks] == [
+        [{"index": 0, "delta": {"role": "assistant", "tool_calls": calls}, "finish_reason": None}],
+        [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}],
+        [],
+    ]
+    assert all(c["object"] == "chat.completion.chunk" and c["id"] == data["id"] and c["model"] == data["model"] for c in chunks)
+    assert chunks[-1]["usage"] == data["usage"] and all("usage" not in c for c in chunks[:-1])
+
+    async def replay() -> list[dict[str, object]]:
+        async with groq.AsyncClient(api_key="k", base_url=fake.url) as client:
+            return [c.to_dict() async for c in await client.chat(stream=True, **params)]
+
+    fake.queue(Reply.json(data))
+    assert asyncio.run(replay()) == chunks
+    # without include_usage no usage chunk; response_format text streams for real
+    request = groq.chat.build_request({**params, "stream": True, "stream_options": None}, api_key="k")
+    assert request.extensions["specgen_emulated_stream"] == {"include_usage": False}
+    request = groq.chat.build_request({**params, "stream": True, "response_format": {"type": "text"}}, api_key="k")
+    assert "specgen_emulated_stream" not in request.extensions and json.loads(request.content)["stream"] is True
+    # an error answer is raised as such, before any chunk
+    fake.queue(Reply.json({"error": {"message": "bad", "type": "invalid_request_error"}}, status=400))
+    with pytest.raises(E.BadRequestError):
+        groq.Client(api_key="k", base_url=fake.url, max_retries=0).chat(stream=True, **params)
+
+
 def test_openrouter_routing_params() -> None:
     req = openrouter.chat.build_request({"model": "openrouter/anthropic/claude-sonnet-4.5", "messages": MSGS, "provider": {"order": ["anthropic"]}, "top_k": 5}, api_key="k")
     body = json.loads(req.content)

@@ -163,6 +163,12 @@ def _chat_build_request(
     p = dict(params)
     model = _rt.take_model(p, PROVIDER, MODEL_PREFIX)
     stream = bool(p.pop("stream", False))
+    # specs/groq.yaml:25 stream.emulate_when: the provider cannot stream these; send unstreamed, replay as chunks
+    emulated: dict[str, Any] | None = None
+    if stream and (_rt.get_path(p, ('response_format', 'type')) in ('json_object', 'json_schema')):
+        stream = False
+        emulated = {"include_usage": _rt.get_path(p, ("stream_options", "include_usage")) is True}
+        p.pop("stream_options", None)
     extra_headers = p.pop("extra_headers", None)
     extra_body = p.pop("extra_body", None)
     messages = p.pop("messages", None)
@@ -322,7 +328,7 @@ def _chat_build_request(
     for name, value in p.items():
         if value is not None:
             raise _rt.refuse(PROVIDER, model, name)
-    # specs/openai.yaml:52 stream (sse)
+    # specs/groq.yaml:25 stream (sse)
     if stream:
         _rt.set_path(body, ('stream',), True)
     _fmt.openai_chat_finalize(body)
@@ -338,6 +344,7 @@ def _chat_build_request(
         params=query or None,
         headers=headers,
         content=_rt.dumps(body),
+        extensions={_rt.EMULATED_STREAM: emulated} if emulated is not None else None,
     )
 
 
@@ -396,7 +403,7 @@ def _chat_event(state: _rt.StreamState, event: str, data: str) -> ChatCompletion
     obj = state.load(data)
     if _rt.get_path(obj, ('error',)) is not None:
         raise _event_error(obj, state.model)
-    # specs/openai.yaml:52 stream.format: openai (chunks pass through as they are)
+    # specs/groq.yaml:25 stream.format: openai (chunks pass through as they are)
     for choice in obj.get("choices") or ():
         if choice.get("finish_reason") is not None:
             state.finished = True

@@ -91,6 +91,8 @@ class StreamIR:
     unknown: str
     terminated: bool
     passthrough: bool
+    #: (OpenAI param path, values): a stream=True call matching one is sent unstreamed and replayed
+    emulate_when: list[tuple[Path, list[Any]]] = field(default_factory=list)
 
 
 @dataclass
@@ -408,7 +410,9 @@ def _stream_ir(s: Node, has_finish_map: bool) -> StreamIR:
     events.sort(key=lambda e: -len(e.parts) if e.key != "*" else 1)
     terminated = "terminator" in s or any(e.end for e in events)
     fmt = s.get("format")
+    emulate = [(split_path(str(k)), list(v)) for k, v in (s.get("emulate_when") or {}).items()]
     return StreamIR(
+        emulate_when=emulate,
         where=_where(s),
         protocol=str(s["protocol"]),
         decoder=_DECODERS.get(str(s["protocol"]), "SSEDecoder"),

@@ -379,6 +379,8 @@ class ModeRun:
                 L.declare(("stream_path",), "request", "stream endpoint", s.where, needs_evidence=True)
             L.declare(("stream_chunking",), "stream", "any chunking gives the same chunks", s.where, needs_evidence=True)
             L.declare(("stream_cut",), "stream", "a stream cut short raises a typed error", s.where, needs_evidence=False)
+            for path, values in s.emulate_when:
+                L.declare(("emulate", ".".join(path)), "stream", f"stream emulated when {'.'.join(path)} in {M.show(values)}", s.where, needs_evidence=False)
             for ev in s.events:
                 L.declare(("event", ev.key), "stream", f"event {ev.key}" + (" (ignore)" if ev.ignore else ""), ev.where, needs_evidence=True)
         if m.name == "chat":
@@ -854,6 +856,46 @@ class ModeRun:
                 for key, src in self.mode.usage:
                     self._usage_evidence(key, src, t, {"usage": acc.get("usage")})
         self._check_cut(ctype)
+        for path, values in s.emulate_when:
+            self._check_emulated(path, values)
+
+    def _check_emulated(self, path: tuple[str, ...], values: list[Any]) -> None:
+        """A stream=True call the provider cannot stream goes out unstreamed (no stream flag, the
+        plain endpoint) and the response comes back as the chunks of the same completion."""
+        s = self.mode.stream
+        assert s is not None
+        params: dict[str, Any] = {**self._base(), "stream": True, "stream_options": {"include_usage": True}}
+        target: dict[str, Any] = params
+        for key in path[:-1]:
+            target = target.setdefault(key, {})
+        target[path[-1]] = values[0]
+        plain = self.call({k: v for k, v in params.items() if k not in ("stream", "stream_options")})
+        c = self.call(params)
+        a = self.acall(params, [self.ok_reply])
+        failure: str | None = None
+        if c.error is not None or a.error is not None or plain.error is not None:
+            failure = f"raised {_describe(c.error or a.error or plain.error)}"
+        elif c.received is None:
+            failure = "nothing was sent"
+        else:
+            flag = M.get(c.body, list(s.flag)) if s.flag else M._MISSING
+            if flag is True:
+                failure = f"the request still sets {'.'.join(s.flag or ())} = true"
+            elif c.received.path != (plain.received.path if plain.received else None):
+                failure = f"sent to {c.received.path}, not the plain endpoint"
+            elif c.body and "stream_options" in c.body:
+                failure = "stream_options sent without a stream"
+            else:
+                want = plain.value.to_dict()
+                acc = accumulate(c.value)
+                got = {"content": acc["content"], "finish_reason": acc["finish_reason"], "usage": acc["usage"]}
+                choice = (want.get("choices") or [{}])[0]
+                expected = {"content": (choice.get("message") or {}).get("content"), "finish_reason": choice.get("finish_reason"), "usage": want.get("usage")}
+                diffs = M.diff(expected, got, exact=True)
+                if not diffs:
+                    diffs = [f"AsyncClient: {d}" for d in M.diff(_stable(acc), _stable(accumulate(a.value)), exact=True)]
+                failure = "; ".join(diffs[:4]) if diffs else None
+        self.ledger.self_check(("emulate", ".".join(path)), failure)
 
     def _rechunk(self, t: Transcript, data: bytes) -> str | None:
         """Hypothesis: any cut of the recorded bytes gives the chunks the whole bytes give."""

@@ -25,7 +25,7 @@ from specgen.runtime.errors import (
     register_secret,
     scrub,
 )
-from specgen.runtime.types import ChatCompletionChunk
+from specgen.runtime.types import ChatCompletion, ChatCompletionChunk
 
 if TYPE_CHECKING:  # adapters import httpx themselves; the spec checks (formats, via here) need not
     import httpx
@@ -38,6 +38,7 @@ class Decoder(Protocol):
 
 
 __all__ = [
+    "EMULATED_STREAM",
     "MISSING",
     "StreamState",
     "UnsupportedValue",
@@ -45,6 +46,7 @@ __all__ = [
     "check_range",
     "compile_patterns",
     "dumps",
+    "emulated_chunks",
     "error_fields",
     "get_path",
     "json_body",
@@ -388,6 +390,40 @@ class StreamState:
             provider=self.provider,
             model=self.model,
         )
+
+
+#: ``httpx.Request.extensions`` key of a request the adapter sends unstreamed although the caller
+#: asked for a stream (``stream.emulate_when``); its value says ``{"include_usage": bool}``. The
+#: provider answers with one JSON body: read it with ``parse_response``, then :func:`emulated_chunks`.
+EMULATED_STREAM = "specgen_emulated_stream"
+
+
+def emulated_chunks(completion: ChatCompletion, include_usage: bool = False) -> list[ChatCompletionChunk]:
+    """A whole ``chat.completion`` replayed as the chunks a stream of it would have given: per
+    choice one delta with the role, content, reasoning, refusal and tool calls, then one with its
+    finish_reason; a last chunk with no choices carries the usage when ``include_usage``."""
+    data = completion.to_dict()
+    head = {k: data[k] for k in ("id", "created", "model", "system_fingerprint", "service_tier") if data.get(k) is not None}
+    head["object"] = "chat.completion.chunk"
+    out: list[ChatCompletionChunk] = []
+    for choice in data.get("choices") or ():
+        message = choice.get("message") or {}
+        delta: dict[str, Any] = {"role": "assistant"}
+        for key in ("content", "reasoning_content", "refusal"):
+            if message.get(key) is not None:
+                delta[key] = message[key]
+        calls = [{"index": i, **call} for i, call in enumerate(message.get("tool_calls") or ())]
+        if calls:
+            delta["tool_calls"] = calls
+        index = choice.get("index", 0)
+        first: dict[str, Any] = {"index": index, "delta": delta, "finish_reason": None}
+        if choice.get("logprobs") is not None:
+            first["logprobs"] = choice["logprobs"]
+        out.append(ChatCompletionChunk({**head, "choices": [first]}))
+        out.append(ChatCompletionChunk({**head, "choices": [{"index": index, "delta": {}, "finish_reason": choice.get("finish_reason")}]}))
+    if include_usage and data.get("usage") is not None:
+        out.append(ChatCompletionChunk({**head, "choices": [], "usage": data["usage"]}))
+    return out
 
 
 def finish_usage(usage: dict[str, Any]) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import httpx
 
-from specgen.runtime.core import register_key
+from specgen.runtime.core import EMULATED_STREAM, emulated_chunks, register_key
 from specgen.runtime.errors import APIConnectionError, LLMError, Timeout, scrub
 from specgen.runtime.modes import ChatMode, Mode
 from specgen.runtime.types import ChatCompletionChunk
@@ -83,6 +83,11 @@ def shared_ssl_context() -> ssl.SSLContext:
         if _ssl_shared is None:
             _ssl_shared = httpx.create_ssl_context(verify=True, trust_env=True)
         return _ssl_shared
+
+
+async def _replay(chunks: list[ChatCompletionChunk]) -> AsyncIterator[ChatCompletionChunk]:
+    for chunk in chunks:
+        yield chunk
 
 
 def _proxied() -> bool:
@@ -214,6 +219,10 @@ class Client(_BaseClient):
     def _stream(self, mode: ChatMode, params: Mapping[str, Any]) -> Iterator[ChatCompletionChunk]:
         model = _model_of(params)
         request = self._build(mode, {**params, "stream": True})
+        emulated = request.extensions.get(EMULATED_STREAM)
+        if emulated is not None:  # a request the provider cannot stream: one response, replayed
+            completion = mode.parse_response(self._send(request, model, False))
+            return iter(emulated_chunks(completion, bool(emulated.get("include_usage"))))
         response = self._send(request, model, True)
         return self._iterate(mode, response, model)
 
@@ -317,6 +326,10 @@ class AsyncClient(_BaseClient):
     async def _stream(self, mode: ChatMode, params: Mapping[str, Any]) -> AsyncIterator[ChatCompletionChunk]:
         model = _model_of(params)
         request = self._build(mode, {**params, "stream": True})
+        emulated = request.extensions.get(EMULATED_STREAM)
+        if emulated is not None:  # a request the provider cannot stream: one response, replayed
+            completion = mode.parse_response(await self._send(request, model, False))
+            return _replay(emulated_chunks(completion, bool(emulated.get("include_usage"))))
         response = await self._send(request, model, True)
         return self._iterate(mode, response, model)
 
