@@ -110,6 +110,27 @@ def test_gemini_responses(fake: FakeProvider, fixture: str, finish: str) -> None
     assert [(c.function.name, json.loads(c.function.arguments or "")) for c in got] == [(c["name"], c["args"]) for c in calls]
 
 
+def test_gemini_image_output(fake: FakeProvider) -> None:
+    """modalities [text, image] asks an image model for pictures; they come back as data URLs."""
+    fake.queue(Reply.file(fixture_path("gemini", "chat", "response_image.json")))
+    client = gemini.Client(api_key="k", base_url=fake.url)
+    r = client.chat(model="gemini-2.5-flash-image", messages=[{"role": "user", "content": "A cat"}], modalities=["text", "image"])
+    assert fake.last.json()["generationConfig"] == {"responseModalities": ["TEXT", "IMAGE"]}
+    message = r.choices[0].message
+    assert message.content == "Here is a picture of a cat wearing a tiny wizard hat."
+    images = message.images
+    assert images is not None and len(images) == 1 and images[0]["type"] == "image_url"
+    assert images[0]["image_url"]["url"].startswith("data:image/png;base64,iVBORw0KGgo")
+    with pytest.raises(E.UnsupportedParamsError) as err:
+        client.chat(model="gemini-2.5-flash", messages=[{"role": "user", "content": "hi"}], modalities=["text", "audio"])
+    assert err.value.param == "modalities"
+    # the same image in a stream arrives in the delta
+    body = json.dumps(json.loads(fixture_path("gemini", "chat", "response_image.json").read_text()))
+    fake.queue(Reply.stream(f"data: {body}\r\n\r\n".encode(), "text/event-stream", None))
+    chunks = list(client.chat(model="gemini-2.5-flash-image", messages=[{"role": "user", "content": "A cat"}], modalities=["text", "image"], stream=True))
+    assert [c.choices[0].delta.images for c in chunks if c.choices and c.choices[0].delta.images] == [images]
+
+
 def test_gemini_stream(fake: FakeProvider) -> None:
     raw = fixture_path("gemini", "chat", "stream.sse").read_bytes()
     fake.queue(Reply.stream(raw, "text/event-stream", [raw[i : i + 3] for i in range(0, len(raw), 3)]))

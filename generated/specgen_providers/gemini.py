@@ -246,8 +246,11 @@ def _chat_build_request(
             if v is not _rt.MISSING:
                 _rt.set_path(body, ('generationConfig', 'thinkingConfig'), v)
         # specs/gemini.yaml:40 params.modalities
-        if p.pop('modalities', None) is not None:
-            raise _rt.refuse(PROVIDER, model, 'modalities')
+        v = p.pop('modalities', None)
+        if v is not None:
+            v = _rt.transform(_tf.modalities_to_gemini, v, PROVIDER, model, 'modalities')
+            if v is not _rt.MISSING:
+                _rt.set_path(body, ('generationConfig', 'responseModalities'), v)
         # specs/gemini.yaml:41 params.tools
         v = p.pop('tools', None)
         if v is not None:

@@ -22,7 +22,7 @@ Equivalent encodings compare equal: key order, ``1`` and ``1.0``, a ``content``/
 string and a list holding one plain text part with that string, a content-type's
 ``charset=utf-8``, and for Gemini (a protobuf JSON API) a field's snake_case and lowerCamelCase
 names.  A result is viewed through the OpenAI schema only (fields either side adds
-beyond it are not compared), with ``null`` and a missing field equal, zero token-detail counts
+beyond it are not compared), with ``null``, an empty list and a missing field equal, zero token-detail counts
 equal to missing ones, tool-call ``arguments`` compared as parsed JSON, and volatile values
 (``created``; an ``id`` the provider did not send) left out.
 
@@ -94,8 +94,8 @@ _USAGE: dict[str, Any] = {
     "completion_tokens_details": {"reasoning_tokens": None, "audio_tokens": None, "accepted_prediction_tokens": None, "rejected_prediction_tokens": None},
 }
 _TOOL_CALLS = [{"id": None, "type": None, "function": {"name": None, "arguments": None}}]
-#: the OpenAI chat.completion fields compared (``reasoning_content`` is the common extension
-#: both sides emit for a model's visible reasoning)
+#: the OpenAI chat.completion fields compared (``reasoning_content`` and ``images`` are the common
+#: extensions both sides emit for a model's visible reasoning and its generated images)
 CHAT_SCHEMA: dict[str, Any] = {
     "id": None,
     "object": None,
@@ -107,7 +107,7 @@ CHAT_SCHEMA: dict[str, Any] = {
             "index": None,
             "finish_reason": None,
             "logprobs": _ANY,
-            "message": {"role": None, "content": None, "refusal": None, "reasoning_content": None, "annotations": _ANY, "audio": _ANY, "tool_calls": _TOOL_CALLS},
+            "message": {"role": None, "content": None, "refusal": None, "reasoning_content": None, "annotations": _ANY, "audio": _ANY, "images": _ANY, "tool_calls": _TOOL_CALLS},
         }
     ],
     "usage": _USAGE,
@@ -395,7 +395,7 @@ def _fold(value: Any, raw: bytes, key: str = "") -> Any:
             v = _fold(v, raw, k)
             if key.endswith("_tokens_details") and v == 0:
                 continue
-            if v is None or v == {}:
+            if v is None or v == {} or v == []:
                 continue
             out[k] = v
         return out

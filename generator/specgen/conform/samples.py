@@ -36,6 +36,7 @@ BY_TRANSFORM: dict[str, Any] = {
     "reasoning_effort_to_ollama_think": "low",
     "response_format_to_gemini": {"type": "json_object"},
     "response_format_to_ollama": {"type": "json_object"},
+    "modalities_to_gemini": ["text", "image"],
     "response_format_to_anthropic": {
         "type": "json_schema",
         "json_schema": {"name": "city", "schema": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"], "additionalProperties": False}},

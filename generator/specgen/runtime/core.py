@@ -400,7 +400,7 @@ EMULATED_STREAM = "specgen_emulated_stream"
 
 def emulated_chunks(completion: ChatCompletion, include_usage: bool = False) -> list[ChatCompletionChunk]:
     """A whole ``chat.completion`` replayed as the chunks a stream of it would have given: per
-    choice one delta with the role, content, reasoning, refusal and tool calls, then one with its
+    choice one delta with the role, content, reasoning, refusal, images and tool calls, then one with its
     finish_reason; a last chunk with no choices carries the usage when ``include_usage``."""
     data = completion.to_dict()
     head = {k: data[k] for k in ("id", "created", "model", "system_fingerprint", "service_tier") if data.get(k) is not None}
@@ -409,7 +409,7 @@ def emulated_chunks(completion: ChatCompletion, include_usage: bool = False) -> 
     for choice in data.get("choices") or ():
         message = choice.get("message") or {}
         delta: dict[str, Any] = {"role": "assistant"}
-        for key in ("content", "reasoning_content", "refusal"):
+        for key in ("content", "reasoning_content", "refusal", "images"):
             if message.get(key) is not None:
                 delta[key] = message[key]
         calls = [{"index": i, **call} for i, call in enumerate(message.get("tool_calls") or ())]

@@ -354,9 +354,16 @@ def _gemini_candidate(candidate: dict[str, Any], state: StreamState | None) -> M
     texts: list[str] = []
     thoughts: list[str] = []
     calls: list[dict[str, Any]] = []
+    images: list[dict[str, Any]] = []
     for part in get_path(candidate, ("content", "parts")) or ():
         if "text" in part:
             (thoughts if part.get("thought") else texts).append(part["text"])
+        elif isinstance(part.get("inlineData"), dict) and not part.get("thought"):
+            # generated media (responseModalities IMAGE): as OpenRouter reports images in chat
+            blob = part["inlineData"]
+            mime, b64 = blob.get("mimeType"), blob.get("data")
+            if isinstance(mime, str) and mime.startswith("image/") and isinstance(b64, str):
+                images.append({"type": "image_url", "image_url": {"url": f"data:{mime};base64,{b64}"}})
         elif "functionCall" in part:
             fc = part["functionCall"]
             call = _tool_call(fc.get("id") or _new_id("call_"), fc.get("name") or "", fc.get("args") or {})
@@ -367,7 +374,10 @@ def _gemini_candidate(candidate: dict[str, Any], state: StreamState | None) -> M
             if state is not None:
                 call["index"] = state.tool_index(len(state.tool_ids))
             calls.append(call)
-    return _message("".join(texts) if texts else None, calls, "".join(thoughts) or None)
+    message = _message("".join(texts) if texts else None, calls, "".join(thoughts) or None)
+    if images:
+        message["images"] = images
+    return message
 
 
 def gemini_chat_choices(data: dict[str, Any]) -> Choices:
@@ -389,6 +399,8 @@ def gemini_stream_choices(obj: dict[str, Any], state: StreamState) -> StreamChoi
             delta["reasoning_content"] = message["reasoning_content"]
         if "tool_calls" in message:
             delta["tool_calls"] = message["tool_calls"]
+        if "images" in message:
+            delta["images"] = message["images"]
         out.append((candidate.get("index", i), delta, candidate.get("finishReason")))
     return out
 

@@ -217,6 +217,23 @@ def response_format_to_anthropic(value: Any) -> Any:
     raise UnsupportedValue("Anthropic structured outputs take a schema (send type json_schema)")
 
 
+_GEMINI_MODALITIES = {"text": "TEXT", "image": "IMAGE"}
+
+
+def modalities_to_gemini(value: Any) -> list[str]:
+    """OpenAI ``modalities`` → Gemini ``responseModalities`` (``["text", "image"]`` →
+    ``["TEXT", "IMAGE"]``, for image-output models). Audio output (speech models, which take a
+    ``speechConfig`` and answer audio alone) has no OpenAI chat form here."""
+    if not isinstance(value, list) or not value:
+        raise ValueError("modalities must be a non-empty list")
+    out = []
+    for m in value:
+        if m not in _GEMINI_MODALITIES:
+            raise UnsupportedValue(f"the output modalities here are {sorted(_GEMINI_MODALITIES)}")
+        out.append(_GEMINI_MODALITIES[m])
+    return out
+
+
 def strip_message_names(value: Any) -> Any:
     """Chat messages without the optional ``name`` field (a provider that rejects it)."""
     if not isinstance(value, list):
@@ -243,5 +260,6 @@ TRANSFORMS: dict[str, Callable[[Any], Any]] = {
         reasoning_effort_to_ollama_think,
         response_format_to_anthropic,
         strip_message_names,
+        modalities_to_gemini,
     )
 }

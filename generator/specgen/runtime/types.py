@@ -152,6 +152,13 @@ class Message(WireView):
     def tool_calls(self) -> list[ToolCall] | None:
         return _tool_calls(self._data)
 
+    @property
+    def images(self) -> list[dict[str, Any]] | None:
+        """Generated images, ``[{"type": "image_url", "image_url": {"url": "data:image/png;base64,..."}}]``
+        (OpenRouter's form; Gemini image-output models), or None."""
+        v = self._data.get("images")
+        return v if isinstance(v, list) else None
+
 
 class Delta(Message):
     __slots__ = ()
