@@ -222,6 +222,18 @@ def anthropic_chat_finalize(body: dict[str, Any]) -> None:
     choice = body.get("tool_choice")
     if isinstance(choice, dict) and "type" not in choice:
         choice["type"] = "auto"
+    if "tools" not in body:
+        # Anthropic refuses tool_use/tool_result blocks in a request that defines no tools ("Requests
+        # which include tool_use or tool_result blocks must define tools"): declare the tools the
+        # history used, and unless the caller chose otherwise, let the model call none of them
+        used: dict[str, None] = {}
+        for message in body.get("messages") or ():
+            for block in message.get("content") or () if isinstance(message.get("content"), list) else ():
+                if isinstance(block, dict) and block.get("type") == "tool_use" and isinstance(block.get("name"), str):
+                    used[block["name"]] = None
+        if used:
+            body["tools"] = [{"name": name, "input_schema": {"type": "object"}} for name in used]
+            body.setdefault("tool_choice", {"type": "none"})
 
 
 def anthropic_message(data: dict[str, Any]) -> Message:
