@@ -159,6 +159,9 @@ def test_groq_quirks() -> None:
     with pytest.raises(E.UnsupportedParamsError):
         groq.chat.build_request({"model": "m", "messages": MSGS, "n": 2}, api_key="k")
     assert not hasattr(groq, "embeddings")
+    # the groq/ naming prefix is stripped, except from Groq's own groq/ ids (known models)
+    sent = [json.loads(groq.chat.build_request({"model": m, "messages": MSGS}, api_key="k").content)["model"] for m in ("groq/llama-3.3-70b-versatile", "groq/compound", "groq/groq/compound-mini")]
+    assert sent == ["llama-3.3-70b-versatile", "groq/compound", "groq/compound-mini"]
 
 
 def test_groq_streams_json_mode_by_replaying_one_response(fake: FakeProvider) -> None:

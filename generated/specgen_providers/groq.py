@@ -36,8 +36,16 @@ DEFAULT_BASE_URL: str | None = 'https://api.groq.com/openai/v1'
 API_KEY_ENV: tuple[str, ...] = ('GROQ_API_KEY',)
 BASE_URL_ENV: tuple[str, ...] = ('GROQ_API_BASE',)
 MODEL_PREFIX: str | None = 'groq/'
+# known model ids that begin with the naming prefix: sent as they are
+_OWN_PREFIXED_IDS: tuple[str, ...] = ('groq/compound', 'groq/compound-mini')
 
 MODELS: dict[str, dict[str, Any]] = {
+    'llama-3.3-70b-versatile': {'id': 'llama-3.3-70b-versatile', 'context_window': 131072, 'tools': True},
+    'llama-3.1-8b-instant': {'id': 'llama-3.1-8b-instant', 'context_window': 131072, 'tools': True},
+    'openai/gpt-oss-120b': {'id': 'openai/gpt-oss-120b', 'context_window': 131072, 'tools': True, 'reasoning': True},
+    'openai/gpt-oss-20b': {'id': 'openai/gpt-oss-20b', 'context_window': 131072, 'tools': True, 'reasoning': True},
+    'groq/compound': {'id': 'groq/compound', 'context_window': 131072, 'tools': True},
+    'groq/compound-mini': {'id': 'groq/compound-mini', 'context_window': 131072, 'tools': True},
 }
 
 
@@ -161,7 +169,7 @@ def _chat_build_request(
 ) -> httpx.Request:
     """Turn OpenAI-style chat params into the provider's HTTP request (no I/O)."""
     p = dict(params)
-    model = _rt.take_model(p, PROVIDER, MODEL_PREFIX)
+    model = _rt.take_model(p, PROVIDER, MODEL_PREFIX, _OWN_PREFIXED_IDS)
     stream = bool(p.pop("stream", False))
     # specs/groq.yaml:25 stream.emulate_when: the provider cannot stream these; send unstreamed, replay as chunks
     emulated: dict[str, Any] | None = None

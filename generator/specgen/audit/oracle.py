@@ -513,7 +513,7 @@ class _ModeOracle:
         for t in self.transcripts:
             model = t.params.get("model") if t.kind == "requests" else None
             if isinstance(model, str) and not t.options:
-                return model.removeprefix(self.ir.model_prefix or "\0")
+                return self.ir.bare_model(model)
         for m in self.ir.models:
             if m.get("mode", "chat") == self.mode_name and isinstance(m.get("id"), str):
                 return str(m["id"])
@@ -530,7 +530,7 @@ class _ModeOracle:
         for t in self.transcripts:
             if t.kind == "requests" and not t.options:
                 params = dict(t.params)
-                model = str(params.pop("model", self.model)).removeprefix(self.ir.model_prefix or "\0")
+                model = self.ir.bare_model(str(params.pop("model", self.model)))
                 cases.append((f"transcript:{t.name}", params, model))
         cases += [(f"corpus:{name}", params, self.model) for name, params in corpus.fixed(self.mode_name).items()]
         cases += [(f"generated:{i:02d}", params, self.model) for i, params in enumerate(_generated(self.mode_name, self.examples))]

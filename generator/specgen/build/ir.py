@@ -170,6 +170,19 @@ class ProviderIR:
     wire_types: str = ""
     decoders: list[str] = field(default_factory=list)
     uses_transforms: bool = False
+
+    @property
+    def prefixed_ids(self) -> list[str]:
+        """Known model ids that start with the naming prefix themselves (Groq's ``groq/compound``):
+        a caller's model equal to one of them is the provider's own id, and keeps its prefix."""
+        prefix = self.model_prefix
+        return [str(m["id"]) for m in self.models if prefix and str(m.get("id", "")).startswith(prefix)]
+
+    def bare_model(self, model: str) -> str:
+        """The model id the provider gets for ``model`` (what the adapter's ``take_model`` does)."""
+        if self.model_prefix and model.startswith(self.model_prefix) and model not in self.prefixed_ids:
+            return model[len(self.model_prefix) :]
+        return model
     mode_classes: list[str] = field(default_factory=list)
     result_types: list[str] = field(default_factory=list)
 

@@ -244,7 +244,7 @@ class ModeRun:
         for t in self.by_kind.get("requests", ()):
             model = t.params.get("model")
             if isinstance(model, str) and not t.options.get("api_version"):
-                return model.removeprefix(self.ir.model_prefix or "\0")
+                return self.ir.bare_model(model)
         for m in self.ir.models:
             if m.get("mode", "chat") == self.mode.name and isinstance(m.get("id"), str):
                 return str(m["id"])
@@ -634,7 +634,7 @@ class ModeRun:
     def _run_request_transcript(self, t: Transcript) -> str | None:
         L, ir, m = self.ledger, self.ir, self.mode
         params = dict(t.params)
-        model = str(params.get("model", self.model)).removeprefix(ir.model_prefix or "\0")
+        model = ir.bare_model(str(params.get("model", self.model)))
         expect = _substitute(t.expect)
         reply = self._stream_reply() if params.get("stream") and m.stream is not None else self.ok_reply
         c = self.call(params, api_version=t.options.get("api_version"), replies=[reply])

@@ -76,11 +76,13 @@ def compile_patterns(*patterns: str) -> re.Pattern[str]:
     return re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns))
 
 
-def take_model(params: dict[str, Any], provider: str, prefix: str | None) -> str:
+def take_model(params: dict[str, Any], provider: str, prefix: str | None, own: tuple[str, ...] = ()) -> str:
+    """The model, without the naming prefix (``groq/llama-3.3-70b`` → ``llama-3.3-70b``) unless it
+    is one of ``own``, the provider's ids that begin with that prefix themselves."""
     model = params.pop("model", None)
     if not isinstance(model, str) or not model:
         raise BadRequestError("'model' is required and must be a non-empty string", provider=provider)
-    if prefix and model.startswith(prefix):
+    if prefix and model.startswith(prefix) and model not in own:
         model = model[len(prefix) :]
     return model
 
