@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 
+import httpx
 import pytest
 
 from specgen.conform.fake import FakeProvider, Reply
@@ -259,3 +260,33 @@ def test_connection_refused_is_typed() -> None:
     c = anthropic.Client(api_key="k", base_url="http://127.0.0.1:9", max_retries=1, backoff=0.0)
     with pytest.raises(E.APIConnectionError):
         c.chat(model="m", messages=MSGS)
+
+
+@pytest.mark.parametrize("name", ["server_tools", "tool_search", "fetch_code", "mcp", "usage_cumulative"])
+def test_stream_equals_unstreamed_message_and_server_tools_are_no_tool_calls(name: str) -> None:
+    """Server-side blocks never become tool calls nor shift a client call's index (which counts
+    client calls only, from 0); the stream accumulates to the unstreamed message, usage included."""
+    body = fixture_path("anthropic", "chat", f"response_{name}.json").read_bytes()
+    whole = anthropic.chat.parse_response(httpx.Response(200, content=body, request=httpx.Request("POST", "http://x/")))
+    message = whole.to_dict()["choices"][0]["message"]
+    chunks = [c.to_dict() for c in anthropic.chat.parse_stream([fixture_path("anthropic", "chat", f"stream_{name}.sse").read_bytes()])]
+    content = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"])
+    calls: dict[int, dict[str, str]] = {}
+    for c in chunks:
+        for call in (c["choices"][0]["delta"].get("tool_calls") or ()) if c["choices"] else ():
+            slot = calls.setdefault(call["index"], {"id": "", "name": "", "arguments": ""})
+            slot["id"] = call.get("id") or slot["id"]
+            slot["name"] = call["function"].get("name") or slot["name"]
+            slot["arguments"] += call["function"].get("arguments") or ""
+    assert sorted(calls) == list(range(len(calls)))  # client calls only, indexed from 0
+    expected = [
+        {"id": t["id"], "name": t["function"]["name"], "arguments": json.loads(t["function"]["arguments"])}
+        for t in message.get("tool_calls") or ()
+    ]
+    got = [{**calls[i], "arguments": json.loads(calls[i]["arguments"] or "{}")} for i in sorted(calls)]
+    assert got == expected
+    assert all(not call["id"].startswith(("srvtoolu_", "mcptoolu_")) for call in got)
+    assert content == (message["content"] or "")
+    assert chunks[-1]["usage"] == whole.to_dict()["usage"]
+    assert chunks[-1]["choices"][0]["finish_reason"] == whole.to_dict()["choices"][0]["finish_reason"]
+    assert len({c["id"] for c in chunks}) == 1

@@ -81,53 +81,62 @@ _ERROR_CODE_PATHS: tuple[tuple[str, ...], ...] = (('error', 'type'),)
 def _classify(status: int | None, message: str, code: str | None) -> tuple[type[_err.LLMError], bool]:
     """The error class and retry flag for a status, message and code: the spec's error table."""
     lowered = message.casefold()
-    # specs/anthropic.yaml:90 errors.table: ContextWindowExceededError
+    # specs/anthropic.yaml:97 errors.table: ContextWindowExceededError
     if status in (400,) and 'prompt is too long' in lowered:
         return _err.ContextWindowExceededError, False
-    # specs/anthropic.yaml:91 errors.table: ContextWindowExceededError
+    # specs/anthropic.yaml:98 errors.table: ContextWindowExceededError
     if status in (400,) and 'exceed context limit' in lowered:
         return _err.ContextWindowExceededError, False
-    # specs/anthropic.yaml:92 errors.table: BadRequestError
+    # specs/anthropic.yaml:99 errors.table: BadRequestError
     if status in (400,):
         return _err.BadRequestError, False
-    # specs/anthropic.yaml:93 errors.table: AuthenticationError
+    # specs/anthropic.yaml:100 errors.table: AuthenticationError
     if status in (401,):
         return _err.AuthenticationError, False
-    # specs/anthropic.yaml:94 errors.table: PermissionDeniedError
+    # specs/anthropic.yaml:101 errors.table: BadRequestError
+    if status in (402,):
+        return _err.BadRequestError, False
+    # specs/anthropic.yaml:102 errors.table: PermissionDeniedError
     if status in (403,):
         return _err.PermissionDeniedError, False
-    # specs/anthropic.yaml:95 errors.table: NotFoundError
+    # specs/anthropic.yaml:103 errors.table: NotFoundError
     if status in (404,):
         return _err.NotFoundError, False
-    # specs/anthropic.yaml:96 errors.table: BadRequestError
+    # specs/anthropic.yaml:104 errors.table: BadRequestError
     if status in (413,):
         return _err.BadRequestError, False
-    # specs/anthropic.yaml:97 errors.table: RateLimitError
+    # specs/anthropic.yaml:105 errors.table: RateLimitError
     if status in (429,):
         return _err.RateLimitError, True
-    # specs/anthropic.yaml:98 errors.table: InternalServerError
+    # specs/anthropic.yaml:106 errors.table: InternalServerError
     if status in (500,):
         return _err.InternalServerError, True
-    # specs/anthropic.yaml:99 errors.table: Timeout
+    # specs/anthropic.yaml:109 errors.table: InternalServerError
+    if status in (502,):
+        return _err.InternalServerError, True
+    # specs/anthropic.yaml:110 errors.table: ServiceUnavailableError
+    if status in (503,):
+        return _err.ServiceUnavailableError, True
+    # specs/anthropic.yaml:111 errors.table: Timeout
     if status in (504,):
         return _err.Timeout, True
-    # specs/anthropic.yaml:100 errors.table: ServiceUnavailableError
+    # specs/anthropic.yaml:112 errors.table: ServiceUnavailableError
     if status in (529,):
         return _err.ServiceUnavailableError, True
-    # specs/anthropic.yaml:101 errors.table: ServiceUnavailableError
+    # specs/anthropic.yaml:113 errors.table: ServiceUnavailableError
     if True and code == 'overloaded_error':
         return _err.ServiceUnavailableError, True
-    # specs/anthropic.yaml:102 errors.table: RateLimitError
+    # specs/anthropic.yaml:114 errors.table: RateLimitError
     if True and code == 'rate_limit_error':
         return _err.RateLimitError, True
-    # specs/anthropic.yaml:103 errors.table: InternalServerError
+    # specs/anthropic.yaml:115 errors.table: InternalServerError
     if True and code == 'api_error':
         return _err.InternalServerError, True
-    # specs/anthropic.yaml:104 errors.table: BadRequestError
+    # specs/anthropic.yaml:116 errors.table: BadRequestError
     if True and code == 'invalid_request_error':
         return _err.BadRequestError, False
     del lowered
-    return _err.default_error_class(status), False
+    return _err.default_error_class(status), _err.default_retryable(status)
 
 
 def map_error(response: httpx.Response, *, model: str | None = None) -> _err.LLMError:
@@ -146,13 +155,14 @@ def map_error(response: httpx.Response, *, model: str | None = None) -> _err.LLM
     )
 
 
-def _event_error(obj: dict[str, Any], model: str | None) -> _err.LLMError:
-    """The typed error for an error event inside a stream."""
+def _event_error(obj: dict[str, Any], model: str | None, default_status: int | None = None) -> _err.LLMError:
+    """The typed error for an error event inside a stream (``default_status``: the status an event
+    that names none is classified with, the spec's ``stream.error_status``)."""
     message, code = _rt.error_fields_of(obj, None, _ERROR_MESSAGE_PATHS, _ERROR_CODE_PATHS)
     status = obj.get("status") if isinstance(obj.get("status"), int) else None
     if status is None:
         nested = _rt.get_path(obj, ("error", "code"))
-        status = nested if isinstance(nested, int) and 100 <= nested <= 599 else None
+        status = nested if isinstance(nested, int) and 100 <= nested <= 599 else default_status
     cls, retry = _classify(status, message, code)
     return cls(message, provider=PROVIDER, model=model, status_code=status, code=code, retryable=retry, body=obj)
 
@@ -184,8 +194,14 @@ def _chat_build_request(
     body: dict[str, Any] = {}
     query: dict[str, str] = {}
     body['model'] = model
+    problem: Exception | None = None
     try:
         _fmt.anthropic_chat_request(body, messages)
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
+        problem = exc
+    if problem is not None:  # raised outside the handler: the error carries no context
+        raise _rt.invalid_params("'messages'", problem, PROVIDER, model)
+    try:
         # specs/anthropic.yaml:23 params.max_tokens
         v = p.pop('max_tokens', None)
         if v is None:
@@ -276,8 +292,10 @@ def _chat_build_request(
             raise _rt.refuse(PROVIDER, model, 'logit_bias')
         # specs/anthropic.yaml:44 params.seed
         p.pop('seed', None)
-    except (ValueError, TypeError, KeyError, AttributeError) as exc:
-        raise _err.BadRequestError(f"invalid chat params: {exc}", provider=PROVIDER, model=model) from None
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
+        problem = exc
+    if problem is not None:
+        raise _rt.invalid_params("chat params", problem, PROVIDER, model)
     # specs/anthropic.yaml:18 unsupported: refuse
     for name, value in p.items():
         if value is not None:
@@ -286,18 +304,18 @@ def _chat_build_request(
     if stream:
         _rt.set_path(body, ('stream',), True)
     _fmt.anthropic_chat_finalize(body)
-    if isinstance(extra_body, dict):
-        body.update(extra_body)
+    _rt.add_body(body, extra_body, PROVIDER, model)
     headers = _headers(api_key, query)
-    if isinstance(extra_headers, dict):
-        headers.update({str(k).lower(): v for k, v in extra_headers.items()})
+    _rt.add_headers(headers, extra_headers, PROVIDER, model)
     path = '/v1/messages'
-    return httpx.Request(
+    return _rt.make_request(
         'POST',
-        _rt.url(_base_url(base_url) + path),
-        params=query or None,
-        headers=headers,
-        content=_rt.dumps(body),
+        _base_url(base_url) + path,
+        query,
+        headers,
+        _rt.encode(body, params, PROVIDER, model),
+        PROVIDER,
+        model,
     )
 
 
@@ -307,9 +325,7 @@ _CHAT_USAGE: tuple[tuple[str, tuple[str, ...]], ...] = (('prompt_tokens', ('usag
 
 def _chat_finish(raw: Any, message: Mapping[str, Any], tools_seen: bool = False) -> str | None:
     # specs/anthropic.yaml:48 response.finish_reason
-    if raw is None:
-        return None
-    return _CHAT_FINISH.get(str(raw), str(raw))
+    return _rt.finish_reason(raw, _CHAT_FINISH, None)
 
 
 def _chat_usage(obj: Any) -> dict[str, Any] | None:
@@ -324,21 +340,21 @@ def _chat_completion(data: dict[str, Any], model: str = "") -> ChatCompletion:
             {
                 "index": index,
                 "message": message,
-                "finish_reason": _chat_finish(_rt.get_path(source, ('stop_reason',)), message),
+                "finish_reason": _chat_finish(_rt.read_path(source, ('stop_reason',)), message),
                 "logprobs": source.get("logprobs"),
             }
         )
     out = {
-        "id": str(_rt.get_path(data, ('id',)) or _rt.new_id()),
+        "id": _rt.str_at(data, ('id',)) or _rt.new_id(),
         "object": "chat.completion",
         "created": _rt.now(),
-        "model": str(_rt.get_path(data, ('model',)) or model),
+        "model": _rt.str_at(data, ('model',)) or model,
         "choices": choices,
     }
     usage = _chat_usage(data)
     if usage is not None:
         out["usage"] = usage
-    return ChatCompletion(out)
+    return _rt.completion(out, PROVIDER, model)
 
 
 def _chat_parse_response(response: httpx.Response) -> ChatCompletion:
@@ -346,89 +362,126 @@ def _chat_parse_response(response: httpx.Response) -> ChatCompletion:
     if response.status_code >= 400:
         raise map_error(response)
     data = _rt.json_body(response, PROVIDER)
+    problem: Exception | None = None
     try:
         return _chat_completion(data, _rt.request_model(response))
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
-        raise _rt.malformed(PROVIDER, None, exc) from None
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError, RecursionError) as exc:
+        problem = exc
+    raise _rt.malformed(PROVIDER, None, problem)  # outside the handler: the error carries no context
 
 
 def _chat_event(state: _rt.StreamState, event: str, data: str) -> ChatCompletionChunk | None:
     """One stream frame → at most one OpenAI chunk."""
     obj = state.load(data)
-    k0: Any = _rt.get_path(obj, ('type',))
-    k1: Any = _rt.get_path(obj, ('delta', 'type')) or _rt.get_path(obj, ('content_block', 'type'))
+    k0: Any = _rt.read_path(obj, ('type',))
+    k1: Any = _rt.read_path(obj, ('delta', 'type')) or _rt.read_path(obj, ('content_block', 'type'))
     delta: dict[str, Any]
     call: dict[str, Any]
     function: dict[str, Any]
-    # specs/anthropic.yaml:72 stream.events[content_block_start/tool_use]
+    # specs/anthropic.yaml:77 stream.events[content_block_start/tool_use]
     if k0 == 'content_block_start' and k1 == 'tool_use':
         delta = {}
-        call = {"index": state.tool_index(_rt.get_path(obj, ('index',)))}
+        call = {"index": state.tool_index(_rt.read_path(obj, ('index',)))}
         function = {}
-        call["id"] = _rt.get_path(obj, ('content_block', 'id'))
+        call["id"] = _rt.read_path(obj, ('content_block', 'id'))
         call["type"] = "function"
-        function["name"] = _rt.get_path(obj, ('content_block', 'name'))
+        function["name"] = _rt.read_path(obj, ('content_block', 'name'))
         function["arguments"] = ""
         call["function"] = function
         delta["tool_calls"] = [call]
-        return state.emit(delta, None, None)
-    # specs/anthropic.yaml:74 stream.events[content_block_delta/text_delta]
+        finish = None
+        usage = None
+        if not delta and finish is None and not usage:
+            return None
+        return state.emit(delta, finish, usage)
+    # specs/anthropic.yaml:79 stream.events[content_block_delta/text_delta]
     if k0 == 'content_block_delta' and k1 == 'text_delta':
         delta = {}
-        text = _rt.get_path(obj, ('delta', 'text'))
+        text = _rt.read_path(obj, ('delta', 'text'))
         if text is not None:
             delta["content"] = text
-        return state.emit(delta, None, None)
-    # specs/anthropic.yaml:75 stream.events[content_block_delta/input_json_delta]
+        finish = None
+        usage = None
+        if not delta and finish is None and not usage:
+            return None
+        return state.emit(delta, finish, usage)
+    # specs/anthropic.yaml:80 stream.events[content_block_delta/input_json_delta]
     if k0 == 'content_block_delta' and k1 == 'input_json_delta':
         delta = {}
-        call = {"index": state.tool_index(_rt.get_path(obj, ('index',)))}
-        function = {}
-        function["arguments"] = _rt.get_path(obj, ('delta', 'partial_json')) or ""
-        call["function"] = function
-        delta["tool_calls"] = [call]
-        return state.emit(delta, None, None)
-    # specs/anthropic.yaml:76 stream.events[content_block_delta/thinking_delta]
+        # a continuation only of a call this stream started: a server tool's input is no tool call
+        index = state.known_tool(_rt.read_path(obj, ('index',)))
+        if index is not None:
+            delta["tool_calls"] = [{"index": index, "function": {"arguments": _rt.read_path(obj, ('delta', 'partial_json')) or ""}}]
+        finish = None
+        usage = None
+        if not delta and finish is None and not usage:
+            return None
+        return state.emit(delta, finish, usage)
+    # specs/anthropic.yaml:81 stream.events[content_block_delta/thinking_delta]
     if k0 == 'content_block_delta' and k1 == 'thinking_delta':
         delta = {}
-        thought = _rt.get_path(obj, ('delta', 'thinking'))
+        thought = _rt.read_path(obj, ('delta', 'thinking'))
         if thought is not None:
             delta["reasoning_content"] = thought
-        return state.emit(delta, None, None)
-    # specs/anthropic.yaml:77 stream.events[content_block_delta/signature_delta]
+        finish = None
+        usage = None
+        if not delta and finish is None and not usage:
+            return None
+        return state.emit(delta, finish, usage)
+    # specs/anthropic.yaml:82 stream.events[content_block_delta/signature_delta]
     if k0 == 'content_block_delta' and k1 == 'signature_delta':
         return None
-    # specs/anthropic.yaml:78 stream.events[content_block_delta/citations_delta]
+    # specs/anthropic.yaml:83 stream.events[content_block_delta/citations_delta]
     if k0 == 'content_block_delta' and k1 == 'citations_delta':
         return None
-    # specs/anthropic.yaml:71 stream.events[message_start]
+    # specs/anthropic.yaml:73 stream.events[message_start]
     if k0 == 'message_start':
-        state.id = str(_rt.get_path(obj, ('message', 'id')) or state.id)
-        state.model = str(_rt.get_path(obj, ('message', 'model')) or state.model)
-        usage = _rt.usage_from(obj, (('prompt_tokens', ('message', 'usage', 'input_tokens')), ('prompt_tokens', ('message', 'usage', 'cache_read_input_tokens')), ('prompt_tokens', ('message', 'usage', 'cache_creation_input_tokens')), ('prompt_tokens_details.cached_tokens', ('message', 'usage', 'cache_read_input_tokens')), ('cache_read_input_tokens', ('message', 'usage', 'cache_read_input_tokens')), ('cache_creation_input_tokens', ('message', 'usage', 'cache_creation_input_tokens'))))
-        if usage:
-            state.usage.update(usage)
-        return None
-    # specs/anthropic.yaml:73 stream.events[content_block_start]
+        state.id = _rt.str_at(obj, ('message', 'id')) or state.id
+        state.model = _rt.str_at(obj, ('message', 'model')) or state.model
+        delta = {}
+        # response: a whole response object (anthropic format): what it already holds is delivered
+        piece = _rt.read_path(obj, ('message',))
+        state.absorb(piece)
+        finish = None
+        for source, message, _index in _fmt.anthropic_chat_choices(piece)[:1]:
+            delta = state.message_delta(message)
+            finish = _chat_finish(_rt.read_path(source, ('stop_reason',)), message, bool(state.tool_ids))
+        # the stream's usage: response.usage over the response accumulated so far (read, and so
+        # checked, on every such event), delivered with the finish
+        usage = _chat_usage(state.acc)
+        if finish is None:
+            usage = None
+        return state.emit(delta, finish, usage)
+    # specs/anthropic.yaml:78 stream.events[content_block_start]
     if k0 == 'content_block_start':
         return None
-    # specs/anthropic.yaml:79 stream.events[content_block_stop]
+    # specs/anthropic.yaml:84 stream.events[content_block_stop]
     if k0 == 'content_block_stop':
         return None
-    # specs/anthropic.yaml:80 stream.events[message_delta]
+    # specs/anthropic.yaml:87 stream.events[message_delta]
     if k0 == 'message_delta':
-        usage = _rt.usage_from(obj, (('completion_tokens', ('usage', 'output_tokens')),))
         delta = {}
-        finish = _chat_finish(_rt.get_path(obj, ('delta', 'stop_reason')), delta)
+        # response: pieces of the response, accumulated
+        piece = {}
+        _rt.set_path(piece, ('usage',), _rt.read_path(obj, ('usage',)))
+        state.absorb(piece)
+        finish = _chat_finish(_rt.read_path(obj, ('delta', 'stop_reason')), delta, bool(state.tool_ids))
+        # the stream's usage: response.usage over the response accumulated so far (read, and so
+        # checked, on every such event), delivered with the finish
+        usage = _chat_usage(state.acc)
+        if finish is None:
+            usage = None
+        if not delta and finish is None and not usage:
+            return None
         return state.emit(delta, finish, usage)
-    # specs/anthropic.yaml:81 stream.events[message_stop]
+    # specs/anthropic.yaml:88 stream.events[message_stop]
     if k0 == 'message_stop':
         state.done = True
         return None
-    # specs/anthropic.yaml:82 stream.events[ping]
+    # specs/anthropic.yaml:89 stream.events[ping]
     if k0 == 'ping':
         return None
-    # specs/anthropic.yaml:83 stream.events[error]
+    # specs/anthropic.yaml:90 stream.events[error]
     if k0 == 'error':
         raise _event_error(obj, state.model)
     return None

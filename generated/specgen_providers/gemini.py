@@ -105,26 +105,29 @@ def _classify(status: int | None, message: str, code: str | None) -> tuple[type[
     # specs/gemini.yaml:111 errors.table: AuthenticationError
     if status in (401,):
         return _err.AuthenticationError, False
-    # specs/gemini.yaml:112 errors.table: PermissionDeniedError
+    # specs/gemini.yaml:112 errors.table: BadRequestError
+    if status in (402,):
+        return _err.BadRequestError, False
+    # specs/gemini.yaml:113 errors.table: PermissionDeniedError
     if status in (403,):
         return _err.PermissionDeniedError, False
-    # specs/gemini.yaml:113 errors.table: NotFoundError
+    # specs/gemini.yaml:114 errors.table: NotFoundError
     if status in (404,):
         return _err.NotFoundError, False
-    # specs/gemini.yaml:114 errors.table: RateLimitError
+    # specs/gemini.yaml:115 errors.table: RateLimitError
     if status in (429,):
         return _err.RateLimitError, True
-    # specs/gemini.yaml:115 errors.table: InternalServerError
+    # specs/gemini.yaml:116 errors.table: InternalServerError
     if status in (500,):
         return _err.InternalServerError, True
-    # specs/gemini.yaml:116 errors.table: ServiceUnavailableError
+    # specs/gemini.yaml:117 errors.table: ServiceUnavailableError
     if status in (503,):
         return _err.ServiceUnavailableError, True
-    # specs/gemini.yaml:117 errors.table: Timeout
+    # specs/gemini.yaml:118 errors.table: Timeout
     if status in (504,):
         return _err.Timeout, True
     del lowered
-    return _err.default_error_class(status), False
+    return _err.default_error_class(status), _err.default_retryable(status)
 
 
 def map_error(response: httpx.Response, *, model: str | None = None) -> _err.LLMError:
@@ -143,13 +146,14 @@ def map_error(response: httpx.Response, *, model: str | None = None) -> _err.LLM
     )
 
 
-def _event_error(obj: dict[str, Any], model: str | None) -> _err.LLMError:
-    """The typed error for an error event inside a stream."""
+def _event_error(obj: dict[str, Any], model: str | None, default_status: int | None = None) -> _err.LLMError:
+    """The typed error for an error event inside a stream (``default_status``: the status an event
+    that names none is classified with, the spec's ``stream.error_status``)."""
     message, code = _rt.error_fields_of(obj, None, _ERROR_MESSAGE_PATHS, _ERROR_CODE_PATHS)
     status = obj.get("status") if isinstance(obj.get("status"), int) else None
     if status is None:
         nested = _rt.get_path(obj, ("error", "code"))
-        status = nested if isinstance(nested, int) and 100 <= nested <= 599 else None
+        status = nested if isinstance(nested, int) and 100 <= nested <= 599 else default_status
     cls, retry = _classify(status, message, code)
     return cls(message, provider=PROVIDER, model=model, status_code=status, code=code, retryable=retry, body=obj)
 
@@ -181,8 +185,14 @@ def _chat_build_request(
     v_model = model
     body: dict[str, Any] = {}
     query: dict[str, str] = {}
+    problem: Exception | None = None
     try:
         _fmt.gemini_chat_request(body, messages)
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
+        problem = exc
+    if problem is not None:  # raised outside the handler: the error carries no context
+        raise _rt.invalid_params("'messages'", problem, PROVIDER, model)
+    try:
         # specs/gemini.yaml:26 params.temperature
         v = p.pop('temperature', None)
         if v is not None:
@@ -280,30 +290,32 @@ def _chat_build_request(
         v = p.pop('cached_content', None)
         if v is not None:
             body['cachedContent'] = v
-    except (ValueError, TypeError, KeyError, AttributeError) as exc:
-        raise _err.BadRequestError(f"invalid chat params: {exc}", provider=PROVIDER, model=model) from None
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
+        problem = exc
+    if problem is not None:
+        raise _rt.invalid_params("chat params", problem, PROVIDER, model)
     # specs/gemini.yaml:20 unsupported: refuse
     for name, value in p.items():
         if value is not None:
             raise _rt.refuse(PROVIDER, model, name)
     # specs/gemini.yaml:87 stream (sse)
     _fmt.gemini_chat_finalize(body)
-    if isinstance(extra_body, dict):
-        body.update(extra_body)
+    _rt.add_body(body, extra_body, PROVIDER, model)
     headers = _headers(api_key, query)
-    if isinstance(extra_headers, dict):
-        headers.update({str(k).lower(): v for k, v in extra_headers.items()})
+    _rt.add_headers(headers, extra_headers, PROVIDER, model)
     if stream:
         path = '/' + _rt.path_quote(v_api_version) + '/models/' + _rt.path_quote(v_model) + ':streamGenerateContent'
         query.setdefault('alt', 'sse')
     else:
         path = '/' + _rt.path_quote(v_api_version) + '/models/' + _rt.path_quote(v_model) + ':generateContent'
-    return httpx.Request(
+    return _rt.make_request(
         'POST',
-        _rt.url(_base_url(base_url) + path),
-        params=query or None,
-        headers=headers,
-        content=_rt.dumps(body),
+        _base_url(base_url) + path,
+        query,
+        headers,
+        _rt.encode(body, params, PROVIDER, model),
+        PROVIDER,
+        model,
     )
 
 
@@ -313,11 +325,9 @@ _CHAT_USAGE: tuple[tuple[str, tuple[str, ...]], ...] = (('prompt_tokens', ('usag
 
 def _chat_finish(raw: Any, message: Mapping[str, Any], tools_seen: bool = False) -> str | None:
     # specs/gemini.yaml:52 response.finish_reason
-    if raw is None:
-        return None
-    if tools_seen or message.get("tool_calls"):
+    if raw is not None and (tools_seen or message.get("tool_calls")):
         return "tool_calls"
-    return _CHAT_FINISH.get(str(raw), 'stop')
+    return _rt.finish_reason(raw, _CHAT_FINISH, 'stop')
 
 
 def _chat_usage(obj: Any) -> dict[str, Any] | None:
@@ -332,21 +342,21 @@ def _chat_completion(data: dict[str, Any], model: str = "") -> ChatCompletion:
             {
                 "index": index,
                 "message": message,
-                "finish_reason": _chat_finish(_rt.get_path(source, ('finishReason',)), message),
+                "finish_reason": _chat_finish(_rt.read_path(source, ('finishReason',)), message),
                 "logprobs": source.get("logprobs"),
             }
         )
     out = {
-        "id": str(_rt.get_path(data, ('responseId',)) or _rt.new_id()),
+        "id": _rt.str_at(data, ('responseId',)) or _rt.new_id(),
         "object": "chat.completion",
         "created": _rt.now(),
-        "model": str(_rt.get_path(data, ('modelVersion',)) or model),
+        "model": _rt.str_at(data, ('modelVersion',)) or model,
         "choices": choices,
     }
     usage = _chat_usage(data)
     if usage is not None:
         out["usage"] = usage
-    return ChatCompletion(out)
+    return _rt.completion(out, PROVIDER, model)
 
 
 def _chat_parse_response(response: httpx.Response) -> ChatCompletion:
@@ -354,10 +364,12 @@ def _chat_parse_response(response: httpx.Response) -> ChatCompletion:
     if response.status_code >= 400:
         raise map_error(response)
     data = _rt.json_body(response, PROVIDER)
+    problem: Exception | None = None
     try:
         return _chat_completion(data, _rt.request_model(response))
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
-        raise _rt.malformed(PROVIDER, None, exc) from None
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError, RecursionError) as exc:
+        problem = exc
+    raise _rt.malformed(PROVIDER, None, problem)  # outside the handler: the error carries no context
 
 
 def _chat_event(state: _rt.StreamState, event: str, data: str) -> ChatCompletionChunk | None:
@@ -419,6 +431,7 @@ def _embeddings_build_request(
     v_model = model
     body: dict[str, Any] = {}
     query: dict[str, str] = {}
+    problem: Exception | None = None
     try:
         # specs/gemini.yaml:99 params.dimensions
         v = p.pop('dimensions', None)
@@ -433,24 +446,26 @@ def _embeddings_build_request(
         # specs/gemini.yaml:102 params.user
         p.pop('user', None)
         _fmt.gemini_embeddings_request(body, inputs, model)
-    except (ValueError, TypeError, KeyError, AttributeError) as exc:
-        raise _err.BadRequestError(f"invalid embeddings params: {exc}", provider=PROVIDER, model=model) from None
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
+        problem = exc
+    if problem is not None:  # raised outside the handler: the error carries no context
+        raise _rt.invalid_params("embeddings params", problem, PROVIDER, model)
     # specs/gemini.yaml:94 unsupported: refuse
     for name, value in p.items():
         if value is not None:
             raise _rt.refuse(PROVIDER, model, name)
-    if isinstance(extra_body, dict):
-        body.update(extra_body)
+    _rt.add_body(body, extra_body, PROVIDER, model)
     headers = _headers(api_key, query)
-    if isinstance(extra_headers, dict):
-        headers.update({str(k).lower(): v for k, v in extra_headers.items()})
+    _rt.add_headers(headers, extra_headers, PROVIDER, model)
     path = '/' + _rt.path_quote(v_api_version) + '/models/' + _rt.path_quote(v_model) + ':batchEmbedContents'
-    return httpx.Request(
+    return _rt.make_request(
         'POST',
-        _rt.url(_base_url(base_url) + path),
-        params=query or None,
-        headers=headers,
-        content=_rt.dumps(body),
+        _base_url(base_url) + path,
+        query,
+        headers,
+        _rt.encode(body, params, PROVIDER, model),
+        PROVIDER,
+        model,
     )
 
 
@@ -461,12 +476,12 @@ def _embeddings_result(data: dict[str, Any], model: str = "") -> EmbeddingRespon
     out: dict[str, Any] = {
         "object": "list",
         "data": _fmt.gemini_embeddings_data(data),
-        "model": str(_rt.get_path(data, ('model',)) or model),
+        "model": _rt.str_at(data, ('model',)) or model,
     }
-    usage = data.get("usage") if isinstance(data.get("usage"), dict) else None
+    usage = data.get("usage")  # checked with the rest of the result
     if usage is not None:
         out["usage"] = usage
-    return EmbeddingResponse(out)
+    return _rt.embeddings_result(out, PROVIDER, model)
 
 
 def _embeddings_parse_response(response: httpx.Response) -> EmbeddingResponse:
@@ -474,10 +489,12 @@ def _embeddings_parse_response(response: httpx.Response) -> EmbeddingResponse:
     if response.status_code >= 400:
         raise map_error(response)
     data = _rt.json_body(response, PROVIDER)
+    problem: Exception | None = None
     try:
         return _embeddings_result(data, _rt.request_model(response))
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
-        raise _rt.malformed(PROVIDER, None, exc) from None
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError, RecursionError) as exc:
+        problem = exc
+    raise _rt.malformed(PROVIDER, None, problem)  # outside the handler: the error carries no context
 
 
 embeddings = EmbeddingsMode(

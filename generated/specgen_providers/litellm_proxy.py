@@ -119,7 +119,7 @@ def _classify(status: int | None, message: str, code: str | None) -> tuple[type[
     if True and code == 'server_error':
         return _err.InternalServerError, False
     del lowered
-    return _err.default_error_class(status), False
+    return _err.default_error_class(status), _err.default_retryable(status)
 
 
 def map_error(response: httpx.Response, *, model: str | None = None) -> _err.LLMError:
@@ -138,13 +138,14 @@ def map_error(response: httpx.Response, *, model: str | None = None) -> _err.LLM
     )
 
 
-def _event_error(obj: dict[str, Any], model: str | None) -> _err.LLMError:
-    """The typed error for an error event inside a stream."""
+def _event_error(obj: dict[str, Any], model: str | None, default_status: int | None = None) -> _err.LLMError:
+    """The typed error for an error event inside a stream (``default_status``: the status an event
+    that names none is classified with, the spec's ``stream.error_status``)."""
     message, code = _rt.error_fields_of(obj, None, _ERROR_MESSAGE_PATHS, _ERROR_CODE_PATHS)
     status = obj.get("status") if isinstance(obj.get("status"), int) else None
     if status is None:
         nested = _rt.get_path(obj, ("error", "code"))
-        status = nested if isinstance(nested, int) and 100 <= nested <= 599 else None
+        status = nested if isinstance(nested, int) and 100 <= nested <= 599 else default_status
     cls, retry = _classify(status, message, code)
     return cls(message, provider=PROVIDER, model=model, status_code=status, code=code, retryable=retry, body=obj)
 
@@ -175,8 +176,14 @@ def _chat_build_request(
     body: dict[str, Any] = {}
     query: dict[str, str] = {}
     body['model'] = model
+    problem: Exception | None = None
     try:
         _fmt.openai_chat_request(body, messages)
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
+        problem = exc
+    if problem is not None:  # raised outside the handler: the error carries no context
+        raise _rt.invalid_params("'messages'", problem, PROVIDER, model)
+    try:
         # specs/openai.yaml:19 params.frequency_penalty
         v = p.pop('frequency_penalty', None)
         if v is not None:
@@ -311,8 +318,10 @@ def _chat_build_request(
         v = p.pop('function_call', None)
         if v is not None:
             body['function_call'] = v
-    except (ValueError, TypeError, KeyError, AttributeError) as exc:
-        raise _err.BadRequestError(f"invalid chat params: {exc}", provider=PROVIDER, model=model) from None
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
+        problem = exc
+    if problem is not None:
+        raise _rt.invalid_params("chat params", problem, PROVIDER, model)
     # specs/litellm_proxy.yaml:12 unsupported: passthrough
     for name, value in p.items():
         if value is not None:
@@ -321,18 +330,18 @@ def _chat_build_request(
     if stream:
         _rt.set_path(body, ('stream',), True)
     _fmt.openai_chat_finalize(body)
-    if isinstance(extra_body, dict):
-        body.update(extra_body)
+    _rt.add_body(body, extra_body, PROVIDER, model)
     headers = _headers(api_key, query)
-    if isinstance(extra_headers, dict):
-        headers.update({str(k).lower(): v for k, v in extra_headers.items()})
+    _rt.add_headers(headers, extra_headers, PROVIDER, model)
     path = '/chat/completions'
-    return httpx.Request(
+    return _rt.make_request(
         'POST',
-        _rt.url(_base_url(base_url) + path),
-        params=query or None,
-        headers=headers,
-        content=_rt.dumps(body),
+        _base_url(base_url) + path,
+        query,
+        headers,
+        _rt.encode(body, params, PROVIDER, model),
+        PROVIDER,
+        model,
     )
 
 
@@ -342,14 +351,14 @@ _CHAT_USAGE: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 def _chat_finish(raw: Any, message: Mapping[str, Any], tools_seen: bool = False) -> str | None:
     # specs/litellm_proxy.yaml:13 response.finish_reason
-    if raw is None:
-        return None
-    return _CHAT_FINISH.get(str(raw), str(raw))
+    return _rt.finish_reason(raw, _CHAT_FINISH, None)
 
 
 def _chat_usage(obj: Any) -> dict[str, Any] | None:
     usage = obj.get("usage") if isinstance(obj, dict) else None
-    return usage if isinstance(usage, dict) else None
+    if usage is not None and not isinstance(usage, dict):
+        raise TypeError(f"usage is a {type(usage).__name__}, not an object")
+    return usage
 
 
 def _chat_completion(data: dict[str, Any], model: str = "") -> ChatCompletion:
@@ -359,7 +368,7 @@ def _chat_completion(data: dict[str, Any], model: str = "") -> ChatCompletion:
             {
                 "index": index,
                 "message": message,
-                "finish_reason": _chat_finish(_rt.get_path(source, ('finish_reason',)), message),
+                "finish_reason": _chat_finish(_rt.read_path(source, ('finish_reason',)), message),
                 "logprobs": source.get("logprobs"),
             }
         )
@@ -369,7 +378,7 @@ def _chat_completion(data: dict[str, Any], model: str = "") -> ChatCompletion:
     usage = _chat_usage(data)
     if usage is not None:
         out["usage"] = usage
-    return ChatCompletion(out)
+    return _rt.completion(out, PROVIDER, model)
 
 
 def _chat_parse_response(response: httpx.Response) -> ChatCompletion:
@@ -377,10 +386,12 @@ def _chat_parse_response(response: httpx.Response) -> ChatCompletion:
     if response.status_code >= 400:
         raise map_error(response)
     data = _rt.json_body(response, PROVIDER)
+    problem: Exception | None = None
     try:
         return _chat_completion(data, _rt.request_model(response))
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
-        raise _rt.malformed(PROVIDER, None, exc) from None
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError, RecursionError) as exc:
+        problem = exc
+    raise _rt.malformed(PROVIDER, None, problem)  # outside the handler: the error carries no context
 
 
 def _chat_event(state: _rt.StreamState, event: str, data: str) -> ChatCompletionChunk | None:
@@ -391,11 +402,8 @@ def _chat_event(state: _rt.StreamState, event: str, data: str) -> ChatCompletion
     obj = state.load(data)
     if _rt.get_path(obj, ('error',)) is not None:
         raise _event_error(obj, state.model)
-    # specs/openai.yaml:52 stream.format: openai (chunks pass through as they are)
-    for choice in obj.get("choices") or ():
-        if choice.get("finish_reason") is not None:
-            state.finished = True
-    return ChatCompletionChunk(obj)
+    # specs/openai.yaml:52 stream.format: openai (chunks pass through as they are, checked)
+    return state.passthrough(obj)
 
 
 def _chat_parse_stream(chunks: Iterable[bytes], *, model: str | None = None) -> Iterator[ChatCompletionChunk]:
@@ -442,6 +450,7 @@ def _embeddings_build_request(
 
     body: dict[str, Any] = {}
     query: dict[str, str] = {}
+    problem: Exception | None = None
     try:
         # specs/openai.yaml:62 params.dimensions
         v = p.pop('dimensions', None)
@@ -457,25 +466,27 @@ def _embeddings_build_request(
         if v is not None:
             body['user'] = v
         _fmt.openai_embeddings_request(body, inputs, model)
-    except (ValueError, TypeError, KeyError, AttributeError) as exc:
-        raise _err.BadRequestError(f"invalid embeddings params: {exc}", provider=PROVIDER, model=model) from None
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
+        problem = exc
+    if problem is not None:  # raised outside the handler: the error carries no context
+        raise _rt.invalid_params("embeddings params", problem, PROVIDER, model)
     _rt.set_path(body, ('model',), model)
     # specs/litellm_proxy.yaml:17 unsupported: passthrough
     for name, value in p.items():
         if value is not None:
             body[name] = value
-    if isinstance(extra_body, dict):
-        body.update(extra_body)
+    _rt.add_body(body, extra_body, PROVIDER, model)
     headers = _headers(api_key, query)
-    if isinstance(extra_headers, dict):
-        headers.update({str(k).lower(): v for k, v in extra_headers.items()})
+    _rt.add_headers(headers, extra_headers, PROVIDER, model)
     path = '/embeddings'
-    return httpx.Request(
+    return _rt.make_request(
         'POST',
-        _rt.url(_base_url(base_url) + path),
-        params=query or None,
-        headers=headers,
-        content=_rt.dumps(body),
+        _base_url(base_url) + path,
+        query,
+        headers,
+        _rt.encode(body, params, PROVIDER, model),
+        PROVIDER,
+        model,
     )
 
 
@@ -486,12 +497,12 @@ def _embeddings_result(data: dict[str, Any], model: str = "") -> EmbeddingRespon
     out: dict[str, Any] = {
         "object": "list",
         "data": _fmt.openai_embeddings_data(data),
-        "model": str(_rt.get_path(data, ('model',)) or model),
+        "model": _rt.str_at(data, ('model',)) or model,
     }
-    usage = data.get("usage") if isinstance(data.get("usage"), dict) else None
+    usage = data.get("usage")  # checked with the rest of the result
     if usage is not None:
         out["usage"] = usage
-    return EmbeddingResponse(out)
+    return _rt.embeddings_result(out, PROVIDER, model)
 
 
 def _embeddings_parse_response(response: httpx.Response) -> EmbeddingResponse:
@@ -499,10 +510,12 @@ def _embeddings_parse_response(response: httpx.Response) -> EmbeddingResponse:
     if response.status_code >= 400:
         raise map_error(response)
     data = _rt.json_body(response, PROVIDER)
+    problem: Exception | None = None
     try:
         return _embeddings_result(data, _rt.request_model(response))
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
-        raise _rt.malformed(PROVIDER, None, exc) from None
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError, RecursionError) as exc:
+        problem = exc
+    raise _rt.malformed(PROVIDER, None, problem)  # outside the handler: the error carries no context
 
 
 embeddings = EmbeddingsMode(

@@ -70,26 +70,29 @@ _ERROR_CODE_PATHS: tuple[tuple[str, ...], ...] = ()
 def _classify(status: int | None, message: str, code: str | None) -> tuple[type[_err.LLMError], bool]:
     """The error class and retry flag for a status, message and code: the spec's error table."""
     lowered = message.casefold()
-    # specs/ollama.yaml:75 errors.table: ContextWindowExceededError
+    # specs/ollama.yaml:76 errors.table: ContextWindowExceededError
     if status in (400,) and 'context length' in lowered:
         return _err.ContextWindowExceededError, False
-    # specs/ollama.yaml:76 errors.table: BadRequestError
+    # specs/ollama.yaml:77 errors.table: BadRequestError
     if status in (400,):
         return _err.BadRequestError, False
-    # specs/ollama.yaml:77 errors.table: NotFoundError
+    # specs/ollama.yaml:78 errors.table: NotFoundError
     if status in (404,):
         return _err.NotFoundError, False
-    # specs/ollama.yaml:78 errors.table: RateLimitError
+    # specs/ollama.yaml:79 errors.table: RateLimitError
     if status in (429,):
         return _err.RateLimitError, True
-    # specs/ollama.yaml:79 errors.table: InternalServerError
+    # specs/ollama.yaml:80 errors.table: InternalServerError
     if status in (500,):
         return _err.InternalServerError, True
-    # specs/ollama.yaml:80 errors.table: ServiceUnavailableError
+    # specs/ollama.yaml:81 errors.table: InternalServerError
+    if status in (502,):
+        return _err.InternalServerError, True
+    # specs/ollama.yaml:82 errors.table: ServiceUnavailableError
     if status in (503,):
         return _err.ServiceUnavailableError, True
     del lowered
-    return _err.default_error_class(status), False
+    return _err.default_error_class(status), _err.default_retryable(status)
 
 
 def map_error(response: httpx.Response, *, model: str | None = None) -> _err.LLMError:
@@ -108,13 +111,14 @@ def map_error(response: httpx.Response, *, model: str | None = None) -> _err.LLM
     )
 
 
-def _event_error(obj: dict[str, Any], model: str | None) -> _err.LLMError:
-    """The typed error for an error event inside a stream."""
+def _event_error(obj: dict[str, Any], model: str | None, default_status: int | None = None) -> _err.LLMError:
+    """The typed error for an error event inside a stream (``default_status``: the status an event
+    that names none is classified with, the spec's ``stream.error_status``)."""
     message, code = _rt.error_fields_of(obj, None, _ERROR_MESSAGE_PATHS, _ERROR_CODE_PATHS)
     status = obj.get("status") if isinstance(obj.get("status"), int) else None
     if status is None:
         nested = _rt.get_path(obj, ("error", "code"))
-        status = nested if isinstance(nested, int) and 100 <= nested <= 599 else None
+        status = nested if isinstance(nested, int) and 100 <= nested <= 599 else default_status
     cls, retry = _classify(status, message, code)
     return cls(message, provider=PROVIDER, model=model, status_code=status, code=code, retryable=retry, body=obj)
 
@@ -146,8 +150,14 @@ def _chat_build_request(
     body: dict[str, Any] = {}
     query: dict[str, str] = {}
     body['model'] = model
+    problem: Exception | None = None
     try:
         _fmt.ollama_chat_request(body, messages)
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
+        problem = exc
+    if problem is not None:  # raised outside the handler: the error carries no context
+        raise _rt.invalid_params("'messages'", problem, PROVIDER, model)
+    try:
         # specs/ollama.yaml:18 params.temperature
         v = p.pop('temperature', None)
         if v is not None:
@@ -232,8 +242,10 @@ def _chat_build_request(
         # specs/ollama.yaml:40 params.logit_bias
         if p.pop('logit_bias', None) is not None:
             raise _rt.refuse(PROVIDER, model, 'logit_bias')
-    except (ValueError, TypeError, KeyError, AttributeError) as exc:
-        raise _err.BadRequestError(f"invalid chat params: {exc}", provider=PROVIDER, model=model) from None
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
+        problem = exc
+    if problem is not None:
+        raise _rt.invalid_params("chat params", problem, PROVIDER, model)
     # specs/ollama.yaml:13 unsupported: refuse
     for name, value in p.items():
         if value is not None:
@@ -241,18 +253,18 @@ def _chat_build_request(
     # specs/ollama.yaml:51 stream (ndjson)
     _rt.set_path(body, ('stream',), stream)
     _fmt.ollama_chat_finalize(body)
-    if isinstance(extra_body, dict):
-        body.update(extra_body)
+    _rt.add_body(body, extra_body, PROVIDER, model)
     headers = _headers(api_key, query)
-    if isinstance(extra_headers, dict):
-        headers.update({str(k).lower(): v for k, v in extra_headers.items()})
+    _rt.add_headers(headers, extra_headers, PROVIDER, model)
     path = '/api/chat'
-    return httpx.Request(
+    return _rt.make_request(
         'POST',
-        _rt.url(_base_url(base_url) + path),
-        params=query or None,
-        headers=headers,
-        content=_rt.dumps(body),
+        _base_url(base_url) + path,
+        query,
+        headers,
+        _rt.encode(body, params, PROVIDER, model),
+        PROVIDER,
+        model,
     )
 
 
@@ -262,11 +274,9 @@ _CHAT_USAGE: tuple[tuple[str, tuple[str, ...]], ...] = (('prompt_tokens', ('prom
 
 def _chat_finish(raw: Any, message: Mapping[str, Any], tools_seen: bool = False) -> str | None:
     # specs/ollama.yaml:43 response.finish_reason
-    if raw is None:
-        return None
-    if tools_seen or message.get("tool_calls"):
+    if raw is not None and (tools_seen or message.get("tool_calls")):
         return "tool_calls"
-    return _CHAT_FINISH.get(str(raw), str(raw))
+    return _rt.finish_reason(raw, _CHAT_FINISH, None)
 
 
 def _chat_usage(obj: Any) -> dict[str, Any] | None:
@@ -281,21 +291,21 @@ def _chat_completion(data: dict[str, Any], model: str = "") -> ChatCompletion:
             {
                 "index": index,
                 "message": message,
-                "finish_reason": _chat_finish(_rt.get_path(source, ('done_reason',)), message),
+                "finish_reason": _chat_finish(_rt.read_path(source, ('done_reason',)), message),
                 "logprobs": source.get("logprobs"),
             }
         )
     out = {
-        "id": str(_rt.new_id()),
+        "id": _rt.new_id(),
         "object": "chat.completion",
         "created": _rt.now(),
-        "model": str(_rt.get_path(data, ('model',)) or model),
+        "model": _rt.str_at(data, ('model',)) or model,
         "choices": choices,
     }
     usage = _chat_usage(data)
     if usage is not None:
         out["usage"] = usage
-    return ChatCompletion(out)
+    return _rt.completion(out, PROVIDER, model)
 
 
 def _chat_parse_response(response: httpx.Response) -> ChatCompletion:
@@ -303,17 +313,19 @@ def _chat_parse_response(response: httpx.Response) -> ChatCompletion:
     if response.status_code >= 400:
         raise map_error(response)
     data = _rt.json_body(response, PROVIDER)
+    problem: Exception | None = None
     try:
         return _chat_completion(data, _rt.request_model(response))
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
-        raise _rt.malformed(PROVIDER, None, exc) from None
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError, RecursionError) as exc:
+        problem = exc
+    raise _rt.malformed(PROVIDER, None, problem)  # outside the handler: the error carries no context
 
 
 def _chat_event(state: _rt.StreamState, event: str, data: str) -> ChatCompletionChunk | None:
     """One stream frame → at most one OpenAI chunk."""
     obj = state.load(data)
     if _rt.get_path(obj, ('error',)) is not None:
-        raise _event_error(obj, state.model)
+        raise _event_error(obj, state.model, 500)
     # specs/ollama.yaml:51 stream.format: ollama
     choices = [
         {"index": index, "delta": delta, "finish_reason": _chat_finish(raw, delta, bool(state.tool_ids))}
@@ -344,7 +356,7 @@ chat = ChatMode(
 
 
 # ---------------------------------------------------------------------------- embeddings
-# specs/ollama.yaml:57 modes.embeddings (format: ollama)
+# specs/ollama.yaml:58 modes.embeddings (format: ollama)
 
 
 def _embeddings_build_request(
@@ -366,43 +378,46 @@ def _embeddings_build_request(
 
     body: dict[str, Any] = {}
     query: dict[str, str] = {}
+    problem: Exception | None = None
     try:
-        # specs/ollama.yaml:61 params.dimensions
+        # specs/ollama.yaml:62 params.dimensions
         v = p.pop('dimensions', None)
         if v is not None:
             body['dimensions'] = v
-        # specs/ollama.yaml:62 params.truncate
+        # specs/ollama.yaml:63 params.truncate
         v = p.pop('truncate', None)
         if v is not None:
             body['truncate'] = v
-        # specs/ollama.yaml:63 params.keep_alive
+        # specs/ollama.yaml:64 params.keep_alive
         v = p.pop('keep_alive', None)
         if v is not None:
             body['keep_alive'] = v
-        # specs/ollama.yaml:64 params.encoding_format
+        # specs/ollama.yaml:65 params.encoding_format
         p.pop('encoding_format', None)
-        # specs/ollama.yaml:65 params.user
+        # specs/ollama.yaml:66 params.user
         p.pop('user', None)
         _fmt.ollama_embeddings_request(body, inputs, model)
-    except (ValueError, TypeError, KeyError, AttributeError) as exc:
-        raise _err.BadRequestError(f"invalid embeddings params: {exc}", provider=PROVIDER, model=model) from None
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
+        problem = exc
+    if problem is not None:  # raised outside the handler: the error carries no context
+        raise _rt.invalid_params("embeddings params", problem, PROVIDER, model)
     _rt.set_path(body, ('model',), model)
-    # specs/ollama.yaml:57 unsupported: refuse
+    # specs/ollama.yaml:58 unsupported: refuse
     for name, value in p.items():
         if value is not None:
             raise _rt.refuse(PROVIDER, model, name)
-    if isinstance(extra_body, dict):
-        body.update(extra_body)
+    _rt.add_body(body, extra_body, PROVIDER, model)
     headers = _headers(api_key, query)
-    if isinstance(extra_headers, dict):
-        headers.update({str(k).lower(): v for k, v in extra_headers.items()})
+    _rt.add_headers(headers, extra_headers, PROVIDER, model)
     path = '/api/embed'
-    return httpx.Request(
+    return _rt.make_request(
         'POST',
-        _rt.url(_base_url(base_url) + path),
-        params=query or None,
-        headers=headers,
-        content=_rt.dumps(body),
+        _base_url(base_url) + path,
+        query,
+        headers,
+        _rt.encode(body, params, PROVIDER, model),
+        PROVIDER,
+        model,
     )
 
 
@@ -413,13 +428,13 @@ def _embeddings_result(data: dict[str, Any], model: str = "") -> EmbeddingRespon
     out: dict[str, Any] = {
         "object": "list",
         "data": _fmt.ollama_embeddings_data(data),
-        "model": str(_rt.get_path(data, ('model',)) or model),
+        "model": _rt.str_at(data, ('model',)) or model,
     }
-    # specs/ollama.yaml:66 response.usage
+    # specs/ollama.yaml:67 response.usage
     usage = _rt.usage_from(data, _EMBEDDINGS_USAGE)
     if usage is not None:
         out["usage"] = usage
-    return EmbeddingResponse(out)
+    return _rt.embeddings_result(out, PROVIDER, model)
 
 
 def _embeddings_parse_response(response: httpx.Response) -> EmbeddingResponse:
@@ -427,10 +442,12 @@ def _embeddings_parse_response(response: httpx.Response) -> EmbeddingResponse:
     if response.status_code >= 400:
         raise map_error(response)
     data = _rt.json_body(response, PROVIDER)
+    problem: Exception | None = None
     try:
         return _embeddings_result(data, _rt.request_model(response))
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
-        raise _rt.malformed(PROVIDER, None, exc) from None
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError, RecursionError) as exc:
+        problem = exc
+    raise _rt.malformed(PROVIDER, None, problem)  # outside the handler: the error carries no context
 
 
 embeddings = EmbeddingsMode(

@@ -74,50 +74,50 @@ _ERROR_CODE_PATHS: tuple[tuple[str, ...], ...] = (('error', 'code'), ('error', '
 def _classify(status: int | None, message: str, code: str | None) -> tuple[type[_err.LLMError], bool]:
     """The error class and retry flag for a status, message and code: the spec's error table."""
     lowered = message.casefold()
-    # specs/openai.yaml:70 errors.table: ContextWindowExceededError
+    # specs/openrouter.yaml:28 errors.table: ContextWindowExceededError
     if status in (400,) and code == 'context_length_exceeded':
         return _err.ContextWindowExceededError, False
-    # specs/openai.yaml:71 errors.table: ContextWindowExceededError
+    # specs/openrouter.yaml:29 errors.table: ContextWindowExceededError
     if status in (400,) and 'maximum context length' in lowered:
         return _err.ContextWindowExceededError, False
-    # specs/openai.yaml:72 errors.table: ContentPolicyViolationError
+    # specs/openrouter.yaml:30 errors.table: ContentPolicyViolationError
     if status in (400,) and code == 'content_policy_violation':
         return _err.ContentPolicyViolationError, False
-    # specs/openai.yaml:73 errors.table: AuthenticationError
+    # specs/openrouter.yaml:31 errors.table: AuthenticationError
     if status in (401,):
         return _err.AuthenticationError, False
-    # specs/openai.yaml:74 errors.table: PermissionDeniedError
+    # specs/openrouter.yaml:32 errors.table: BadRequestError
+    if status in (402,):
+        return _err.BadRequestError, False
+    # specs/openrouter.yaml:33 errors.table: PermissionDeniedError
     if status in (403,):
         return _err.PermissionDeniedError, False
-    # specs/openai.yaml:75 errors.table: NotFoundError
+    # specs/openrouter.yaml:34 errors.table: NotFoundError
     if status in (404,):
         return _err.NotFoundError, False
-    # specs/openai.yaml:76 errors.table: Timeout
+    # specs/openrouter.yaml:35 errors.table: Timeout
     if status in (408,):
         return _err.Timeout, True
-    # specs/openai.yaml:77 errors.table: InternalServerError
+    # specs/openrouter.yaml:36 errors.table: InternalServerError
     if status in (409,):
         return _err.InternalServerError, True
-    # specs/openai.yaml:78 errors.table: RateLimitError
+    # specs/openrouter.yaml:37 errors.table: RateLimitError
     if status in (429,) and code == 'insufficient_quota':
         return _err.RateLimitError, False
-    # specs/openai.yaml:79 errors.table: RateLimitError
+    # specs/openrouter.yaml:38 errors.table: RateLimitError
     if status in (429,):
         return _err.RateLimitError, True
-    # specs/openai.yaml:80 errors.table: InternalServerError
+    # specs/openrouter.yaml:39 errors.table: InternalServerError
     if status in (500,):
         return _err.InternalServerError, True
-    # specs/openai.yaml:81 errors.table: InternalServerError
+    # specs/openrouter.yaml:40 errors.table: InternalServerError
     if status in (502, 504):
         return _err.InternalServerError, True
-    # specs/openai.yaml:82 errors.table: ServiceUnavailableError
+    # specs/openrouter.yaml:41 errors.table: ServiceUnavailableError
     if status in (503,):
         return _err.ServiceUnavailableError, True
-    # specs/openai.yaml:83 errors.table: InternalServerError
-    if True and code == 'server_error':
-        return _err.InternalServerError, False
     del lowered
-    return _err.default_error_class(status), False
+    return _err.default_error_class(status), _err.default_retryable(status)
 
 
 def map_error(response: httpx.Response, *, model: str | None = None) -> _err.LLMError:
@@ -136,13 +136,14 @@ def map_error(response: httpx.Response, *, model: str | None = None) -> _err.LLM
     )
 
 
-def _event_error(obj: dict[str, Any], model: str | None) -> _err.LLMError:
-    """The typed error for an error event inside a stream."""
+def _event_error(obj: dict[str, Any], model: str | None, default_status: int | None = None) -> _err.LLMError:
+    """The typed error for an error event inside a stream (``default_status``: the status an event
+    that names none is classified with, the spec's ``stream.error_status``)."""
     message, code = _rt.error_fields_of(obj, None, _ERROR_MESSAGE_PATHS, _ERROR_CODE_PATHS)
     status = obj.get("status") if isinstance(obj.get("status"), int) else None
     if status is None:
         nested = _rt.get_path(obj, ("error", "code"))
-        status = nested if isinstance(nested, int) and 100 <= nested <= 599 else None
+        status = nested if isinstance(nested, int) and 100 <= nested <= 599 else default_status
     cls, retry = _classify(status, message, code)
     return cls(message, provider=PROVIDER, model=model, status_code=status, code=code, retryable=retry, body=obj)
 
@@ -170,8 +171,14 @@ def _chat_build_request(
     body: dict[str, Any] = {}
     query: dict[str, str] = {}
     body['model'] = model
+    problem: Exception | None = None
     try:
         _fmt.openai_chat_request(body, messages)
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
+        problem = exc
+    if problem is not None:  # raised outside the handler: the error carries no context
+        raise _rt.invalid_params("'messages'", problem, PROVIDER, model)
+    try:
         # specs/openai.yaml:19 params.frequency_penalty
         v = p.pop('frequency_penalty', None)
         if v is not None:
@@ -346,8 +353,10 @@ def _chat_build_request(
         v = p.pop('usage', None)
         if v is not None:
             body['usage'] = v
-    except (ValueError, TypeError, KeyError, AttributeError) as exc:
-        raise _err.BadRequestError(f"invalid chat params: {exc}", provider=PROVIDER, model=model) from None
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
+        problem = exc
+    if problem is not None:
+        raise _rt.invalid_params("chat params", problem, PROVIDER, model)
     # specs/openrouter.yaml:11 unsupported: refuse
     for name, value in p.items():
         if value is not None:
@@ -356,18 +365,18 @@ def _chat_build_request(
     if stream:
         _rt.set_path(body, ('stream',), True)
     _fmt.openai_chat_finalize(body)
-    if isinstance(extra_body, dict):
-        body.update(extra_body)
+    _rt.add_body(body, extra_body, PROVIDER, model)
     headers = _headers(api_key, query)
-    if isinstance(extra_headers, dict):
-        headers.update({str(k).lower(): v for k, v in extra_headers.items()})
+    _rt.add_headers(headers, extra_headers, PROVIDER, model)
     path = '/chat/completions'
-    return httpx.Request(
+    return _rt.make_request(
         'POST',
-        _rt.url(_base_url(base_url) + path),
-        params=query or None,
-        headers=headers,
-        content=_rt.dumps(body),
+        _base_url(base_url) + path,
+        query,
+        headers,
+        _rt.encode(body, params, PROVIDER, model),
+        PROVIDER,
+        model,
     )
 
 
@@ -377,14 +386,14 @@ _CHAT_USAGE: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 def _chat_finish(raw: Any, message: Mapping[str, Any], tools_seen: bool = False) -> str | None:
     # specs/openrouter.yaml:12 response.finish_reason
-    if raw is None:
-        return None
-    return _CHAT_FINISH.get(str(raw), str(raw))
+    return _rt.finish_reason(raw, _CHAT_FINISH, None)
 
 
 def _chat_usage(obj: Any) -> dict[str, Any] | None:
     usage = obj.get("usage") if isinstance(obj, dict) else None
-    return usage if isinstance(usage, dict) else None
+    if usage is not None and not isinstance(usage, dict):
+        raise TypeError(f"usage is a {type(usage).__name__}, not an object")
+    return usage
 
 
 def _chat_completion(data: dict[str, Any], model: str = "") -> ChatCompletion:
@@ -394,7 +403,7 @@ def _chat_completion(data: dict[str, Any], model: str = "") -> ChatCompletion:
             {
                 "index": index,
                 "message": message,
-                "finish_reason": _chat_finish(_rt.get_path(source, ('finish_reason',)), message),
+                "finish_reason": _chat_finish(_rt.read_path(source, ('finish_reason',)), message),
                 "logprobs": source.get("logprobs"),
             }
         )
@@ -404,7 +413,7 @@ def _chat_completion(data: dict[str, Any], model: str = "") -> ChatCompletion:
     usage = _chat_usage(data)
     if usage is not None:
         out["usage"] = usage
-    return ChatCompletion(out)
+    return _rt.completion(out, PROVIDER, model)
 
 
 def _chat_parse_response(response: httpx.Response) -> ChatCompletion:
@@ -412,10 +421,12 @@ def _chat_parse_response(response: httpx.Response) -> ChatCompletion:
     if response.status_code >= 400:
         raise map_error(response)
     data = _rt.json_body(response, PROVIDER)
+    problem: Exception | None = None
     try:
         return _chat_completion(data, _rt.request_model(response))
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
-        raise _rt.malformed(PROVIDER, None, exc) from None
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError, RecursionError) as exc:
+        problem = exc
+    raise _rt.malformed(PROVIDER, None, problem)  # outside the handler: the error carries no context
 
 
 def _chat_event(state: _rt.StreamState, event: str, data: str) -> ChatCompletionChunk | None:
@@ -426,11 +437,8 @@ def _chat_event(state: _rt.StreamState, event: str, data: str) -> ChatCompletion
     obj = state.load(data)
     if _rt.get_path(obj, ('error',)) is not None:
         raise _event_error(obj, state.model)
-    # specs/openai.yaml:52 stream.format: openai (chunks pass through as they are)
-    for choice in obj.get("choices") or ():
-        if choice.get("finish_reason") is not None:
-            state.finished = True
-    return ChatCompletionChunk(obj)
+    # specs/openai.yaml:52 stream.format: openai (chunks pass through as they are, checked)
+    return state.passthrough(obj)
 
 
 def _chat_parse_stream(chunks: Iterable[bytes], *, model: str | None = None) -> Iterator[ChatCompletionChunk]:

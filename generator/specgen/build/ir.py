@@ -67,10 +67,24 @@ class EventIR:
     model: Path | None = None
     raise_error: bool = False
     end: bool = False
+    #: ``response: path``: a whole response object in the mode's format
+    response_path: Path | None = None
+    #: ``response: {response path: event path}``: pieces of one
+    response_parts: list[tuple[Path, Path]] = field(default_factory=list)
+
+    @property
+    def has_response(self) -> bool:
+        return self.response_path is not None or bool(self.response_parts)
+
+    @property
+    def tool_starts(self) -> bool:
+        """A tool_call action with an id or a name starts a call; one with neither only continues
+        a call this stream started (its key seen before), and is ignored otherwise."""
+        return bool(self.tool_id or self.tool_name)
 
     @property
     def emits(self) -> bool:
-        return bool(self.content or self.reasoning or self.has_tool or self.finish)
+        return bool(self.content or self.reasoning or self.has_tool or self.finish or self.has_response)
 
 
 @dataclass
@@ -86,6 +100,7 @@ class StreamIR:
     terminator: str | None
     format: str | None
     error_key: Path | None
+    error_status: int | None
     dispatch: list[list[Path] | str]
     events: list[EventIR]
     unknown: str
@@ -244,7 +259,8 @@ def build_ir(spec: ResolvedSpec) -> ProviderIR:
 
     errors = d.get("errors") or Node(d.loc)
     rows = []
-    for row in errors.get("table") or ():
+    # `add:` rows (a child's additions to an inherited table) are tried before the table's own
+    for row in [*(errors.get("add") or ()), *(errors.get("table") or ())]:
         rows.append(
             ErrorRowIR(
                 where=_where(row),
@@ -418,6 +434,11 @@ def _stream_ir(s: Node, has_finish_map: bool) -> StreamIR:
             ev.model = split_path(action["model"]) if "model" in action else None
             ev.raise_error = action.get("raise") == "error"
             ev.end = bool(action.get("end", False))
+            response = action.get("response")
+            if isinstance(response, str):
+                ev.response_path = split_path(response)
+            elif response is not None:
+                ev.response_parts = [(split_path(k), split_path(str(v))) for k, v in response.items()]
         events.append(ev)
     # more specific keys first, then spec order
     events.sort(key=lambda e: -len(e.parts) if e.key != "*" else 1)
@@ -437,6 +458,7 @@ def _stream_ir(s: Node, has_finish_map: bool) -> StreamIR:
         terminator=s.get("terminator"),
         format=fmt,
         error_key=split_path(s["error_key"]) if "error_key" in s else None,
+        error_status=int(s["error_status"]) if "error_status" in s else None,
         dispatch=dispatch,
         events=events,
         unknown=str(s.get("unknown", "ignore")),

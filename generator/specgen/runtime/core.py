@@ -11,7 +11,6 @@ import json
 import os
 import re
 import time
-import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
@@ -23,9 +22,10 @@ from specgen.runtime.errors import (
     StreamInterruptedError,
     UnsupportedParamsError,
     register_secret,
-    scrub,
+    scrub_cut,
 )
-from specgen.runtime.types import ChatCompletion, ChatCompletionChunk
+from specgen.runtime.shape import check_chunk, check_completion, check_embeddings, new_id
+from specgen.runtime.types import ChatCompletion, ChatCompletionChunk, EmbeddingResponse
 
 if TYPE_CHECKING:  # adapters import httpx themselves; the spec checks (formats, via here) need not
     import httpx
@@ -45,12 +45,19 @@ __all__ = [
     "check_enum",
     "check_range",
     "compile_patterns",
+    "completion",
     "dumps",
+    "embeddings_result",
     "emulated_chunks",
+    "encode",
     "error_fields",
+    "finish_reason",
     "get_path",
     "json_body",
+    "make_request",
+    "new_id",
     "path_quote",
+    "read_path",
     "refuse",
     "request_model",
     "set_path",
@@ -115,6 +122,33 @@ def get_path(obj: Any, path: tuple[str, ...]) -> Any:
     return obj
 
 
+def read_path(obj: Any, path: tuple[str, ...]) -> Any:
+    """:func:`get_path` for reading a provider's response: ``None`` when a step is missing, but a
+    ``TypeError`` (a malformed response) when a step is there with the wrong type (``usage`` a list
+    where the spec reads ``usage.input_tokens``)."""
+    for i, key in enumerate(path):
+        if isinstance(obj, dict):
+            obj = obj.get(key)
+        elif isinstance(obj, list) and key.isdigit():
+            n = int(key)
+            obj = obj[n] if n < len(obj) else None
+        else:
+            raise TypeError(f"{'.'.join(path[:i]) or 'the body'} is a {type(obj).__name__}")
+        if obj is None:
+            return None
+    return obj
+
+
+def str_at(obj: Any, path: tuple[str, ...]) -> str | None:
+    """The string at ``path`` (an id, a model name); None when absent; a wrong type is malformed."""
+    value = read_path(obj, path)
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    raise TypeError(f"{'.'.join(path)} is a {type(value).__name__}, not a string")
+
+
 def set_path(body: dict[str, Any], path: tuple[str, ...], value: Any, *, merge: bool = False) -> None:
     """Put ``value`` at a nested ``path`` of ``body``, creating the dicts on the way."""
     target = body
@@ -176,9 +210,10 @@ def transform(fn: Callable[[Any], Any], value: Any, provider: str, model: str, n
     try:
         return fn(value)
     except UnsupportedValue as exc:
-        shown = repr(value)
-        shown = shown if len(shown) <= 80 else shown[:77] + "..."
-        raise refuse(provider, model, name, f"= {shown}: {exc}; it is not supported") from None
+        why = str(exc)
+    shown = repr(value)
+    shown = shown if len(shown) <= 80 else shown[:77] + "..."
+    raise refuse(provider, model, name, f"= {shown}: {why}; it is not supported")
 
 
 def check_range(provider: str, model: str, name: str, value: Any, lo: float | None, hi: float | None) -> None:
@@ -194,21 +229,148 @@ def check_enum(provider: str, model: str, name: str, value: Any, allowed: tuple[
 
 
 def dumps(body: Any) -> bytes:
-    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
+
+
+def _unencodable(value: Any) -> str | None:
+    """Why ``value`` cannot be sent as JSON, or None when it can."""
+    try:
+        json.dumps(value, allow_nan=False)
+    except ValueError:
+        return "is NaN or infinite somewhere (not valid JSON; providers reject it)"
+    except TypeError as exc:
+        return f"cannot be encoded as JSON ({exc})"
+    except RecursionError:
+        return "is nested too deeply to encode as JSON"
+    return None
+
+
+def invalid_params(what: str, exc: BaseException, provider: str, model: str | None) -> BadRequestError:
+    """The error for caller input (``what``: "'messages'", "chat params") that a wire format or a
+    transform could not render."""
+    if isinstance(exc, RecursionError):
+        why = "a value is nested too deeply"
+    else:
+        why = str(exc) if not isinstance(exc, KeyError) else f"missing {exc}"
+    return BadRequestError(f"invalid {what}: {why}", provider=provider, model=model)
+
+
+def add_body(body: dict[str, Any], extra: Any, provider: str, model: str | None) -> None:
+    """Merge a caller's ``extra_body`` into the request body (its fields win)."""
+    if extra is None:
+        return
+    if not isinstance(extra, Mapping):
+        raise BadRequestError(f"extra_body must be a mapping, got {type(extra).__name__}", provider=provider, model=model)
+    body.update(extra)
+
+
+_PLAIN = (str, int, bool, type(None))
+
+
+def encode(body: Any, params: Mapping[str, Any], provider: str, model: str | None) -> bytes:
+    """The JSON bytes of a request body; a caller value JSON cannot carry (an object, a set, bytes,
+    NaN or an infinity) is a :class:`BadRequestError` naming the param, before any I/O. Every
+    param is checked, also one the wire format rewrites or drops (a NaN in a message part's
+    unknown field), so that what a caller may send does not depend on the provider."""
+    try:
+        data = dumps(body)
+        for name, value in params.items():
+            if not isinstance(value, _PLAIN) and name != "extra_headers":
+                json.dumps(value, allow_nan=False)
+        return data
+    except (TypeError, ValueError, RecursionError):
+        pass
+    named = [(f"extra_body.{k}", v) for k, v in params["extra_body"].items()] if isinstance(params.get("extra_body"), Mapping) else []
+    named += [(name, value) for name, value in params.items() if name not in ("extra_headers", "extra_body")]
+    for name, value in named:
+        why = _unencodable(value)
+        if why:
+            raise BadRequestError(f"parameter {name!r} {why}", provider=provider, model=model)
+    raise BadRequestError("the request body cannot be encoded as JSON", provider=provider, model=model)
+
+
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_HEADER_BAD_VALUE = re.compile(r"[\r\n\x00]")
+
+
+def add_headers(headers: dict[str, str], extra: Any, provider: str, model: str | None) -> None:
+    """Merge a caller's ``extra_headers`` (names are case-insensitive; theirs win)."""
+    if extra is None:
+        return
+    if not isinstance(extra, Mapping):
+        raise BadRequestError(
+            f"extra_headers must be a mapping of header names to strings, got {type(extra).__name__}",
+            provider=provider,
+            model=model,
+        )
+    for name, value in extra.items():
+        if not isinstance(name, str) or not _HEADER_NAME.fullmatch(name):
+            raise BadRequestError(f"extra_headers: {name!r} is not a valid header name", provider=provider, model=model)
+        if not isinstance(value, str):
+            raise BadRequestError(
+                f"extra_headers[{name!r}] must be a string, got {type(value).__name__}", provider=provider, model=model
+            )
+        headers[name.lower()] = value
+
+
+def _check_headers(headers: Mapping[str, str], provider: str, model: str | None) -> None:
+    for name, value in headers.items():
+        if not isinstance(value, str):
+            raise BadRequestError(f"header {name!r} must be a string, got {type(value).__name__}", provider=provider, model=model)
+        if _HEADER_BAD_VALUE.search(value):
+            # never the value: it may be the API key
+            raise BadRequestError(
+                f"header {name!r} contains a line break or NUL (an API key with a stray newline?)",
+                provider=provider,
+                model=model,
+            )
+
+
+def make_request(
+    method: str,
+    url_text: str,
+    query: dict[str, str],
+    headers: dict[str, str],
+    content: bytes,
+    provider: str,
+    model: str | None,
+    extensions: dict[str, Any] | None = None,
+) -> httpx.Request:
+    """The ``httpx.Request`` of an adapter call: headers checked, a bad URL a typed error."""
+    import httpx
+
+    _check_headers(headers, provider, model)
+    try:
+        target = url(url_text)
+    except (httpx.InvalidURL, ValueError, TypeError):
+        target = None
+    if target is None or target.scheme not in ("http", "https") or not target.host:
+        raise BadRequestError(
+            "the base URL is not a valid http(s) URL (check base_url or its environment variable)",
+            provider=provider,
+            model=model,
+        )
+    return httpx.Request(method, target, params=query or None, headers=headers, content=content, extensions=extensions)
 
 
 def json_body(response: httpx.Response, provider: str, model: str | None = None) -> dict[str, Any]:
     """The response body as a JSON object, or a typed error naming the provider."""
+    data: Any = _NOT_JSON
+    why = "is not JSON"
     try:
         data = json.loads(response.content)
     except (ValueError, UnicodeDecodeError):
-        snippet = scrub(response.content[:200].decode("utf-8", "replace"))
+        pass
+    except RecursionError:
+        why = "is JSON nested too deeply to read"
+    if data is _NOT_JSON:  # raised outside the handler: the error carries no context
+        snippet = scrub_cut(response.content[:4096].decode("utf-8", "replace"), 200)
         raise APIResponseValidationError(
-            f"response body is not JSON: {snippet!r}",
+            f"response body {why}: {snippet!r}",
             provider=provider,
             model=model,
             status_code=response.status_code,
-        ) from None
+        )
     if not isinstance(data, dict):
         raise APIResponseValidationError(
             f"response body is a JSON {type(data).__name__}, expected an object",
@@ -219,21 +381,64 @@ def json_body(response: httpx.Response, provider: str, model: str | None = None)
     return data
 
 
+_NOT_JSON: Any = object()
+
+
 def malformed(provider: str, model: str | None, exc: BaseException, what: str = "response") -> APIResponseValidationError:
     return APIResponseValidationError(
-        f"malformed {what} from {provider}: {type(exc).__name__}: {exc}", provider=provider, model=model
+        f"malformed {what} from {provider}: {type(exc).__name__}: {scrub_cut(str(exc), 300)}",
+        provider=provider,
+        model=model,
     )
+
+
+def completion(out: dict[str, Any], provider: str, model: str = "") -> ChatCompletion:
+    """The checked ``ChatCompletion`` of an OpenAI dict (see :mod:`specgen.runtime.shape`)."""
+    return ChatCompletion(check_completion(out, provider, model))
+
+
+def embeddings_result(out: dict[str, Any], provider: str, model: str = "") -> EmbeddingResponse:
+    return EmbeddingResponse(check_embeddings(out, provider, model))
+
+
+def finish_reason(raw: Any, table: Mapping[str, str], default: str | None) -> str | None:
+    """A provider's finish reason through the spec's map (``default`` for an unmapped one)."""
+    if raw is None:
+        return None
+    if not isinstance(raw, str):
+        raise TypeError(f"finish reason is a {type(raw).__name__}, not a string")
+    return table.get(raw, default if default is not None else raw)
 
 
 def error_fields(
     response: httpx.Response, message_paths: Iterable[tuple[str, ...]], code_paths: Iterable[tuple[str, ...]]
 ) -> tuple[Any, str, str | None]:
     """Body, message and code of an error response, whatever shape it has."""
+    body: Any = None
     try:
-        body: Any = json.loads(response.content) if response.content else None
-    except (ValueError, UnicodeDecodeError):
+        body = json.loads(response.content) if response.content else None
+    except (ValueError, UnicodeDecodeError, RecursionError):
         body = None
     return (body, *error_fields_of(body, response, message_paths, code_paths))
+
+
+_TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"<[^>]*>")
+_SPACE = re.compile(r"\s+")
+
+
+def _text_message(response: httpx.Response) -> str:
+    """A readable message from a body that is not JSON: an HTML page's title (or its text), else the
+    text itself; scrubbed before it is cut to 500 characters."""
+    raw = response.content[:65536]
+    head = raw.lstrip()[:1]
+    if head == b"<":
+        title = _TITLE.search(raw)
+        text = (title.group(1) if title else raw).decode("utf-8", "replace")
+        text = _SPACE.sub(" ", _TAG.sub(" ", text)).strip()
+    else:
+        text = raw.decode("utf-8", "replace").strip()
+    return scrub_cut(text, 500) or response.reason_phrase or f"HTTP {response.status_code}"
 
 
 def error_fields_of(
@@ -250,11 +455,14 @@ def error_fields_of(
             break
     if message is None:
         if response is not None:
-            message = response.content[:500].decode("utf-8", "replace").strip() or (
-                response.reason_phrase or f"HTTP {response.status_code}"
-            )
+            message = _text_message(response)
+        elif body is not None:
+            try:
+                message = scrub_cut(json.dumps(body, default=str), 500)
+            except (ValueError, TypeError, RecursionError):
+                message = "unknown error"
         else:
-            message = json.dumps(body)[:500] if body is not None else "unknown error"
+            message = "unknown error"
     code: str | None = None
     for path in code_paths:
         value = get_path(body, path)
@@ -293,9 +501,10 @@ def register_key(api_key: str | None) -> None:
 
 
 class StreamState:
-    """What a stream handler remembers between events; builds OpenAI chunk dicts."""
+    """What a stream handler remembers between events; builds checked OpenAI chunks."""
 
     __slots__ = (
+        "acc",
         "created",
         "done",
         "finished",
@@ -310,21 +519,28 @@ class StreamState:
     def __init__(self, provider: str, model: str | None = None) -> None:
         self.provider = provider
         self.model = model or ""
-        self.id = ""
+        self.id = ""  # the provider's, from its first event that has one; else made up once
         self.created = int(time.time())
         self.role_sent = False
         self.done = False  # the protocol's terminator was seen
         self.finished = False  # a finish_reason was delivered
         self.tool_ids: dict[Any, int] = {}
         self.usage: dict[str, Any] = {}
+        self.acc: dict[str, Any] = {}  # the response as accumulated from `response:` event actions
 
     def load(self, data: str) -> dict[str, Any]:
+        obj: Any = _NOT_JSON
+        why = "is not JSON"
         try:
             obj = json.loads(data)
         except ValueError:
+            pass
+        except RecursionError:
+            why = "is JSON nested too deeply to read"
+        if obj is _NOT_JSON:  # raised outside the handler: the error carries no context
             raise StreamInterruptedError(
-                f"stream frame is not JSON: {scrub(data[:200])!r}", provider=self.provider, model=self.model
-            ) from None
+                f"stream frame {why}: {scrub_cut(data[:4096], 200)!r}", provider=self.provider, model=self.model
+            )
         if not isinstance(obj, dict):
             raise StreamInterruptedError(
                 f"stream frame is a JSON {type(obj).__name__}, expected an object",
@@ -334,11 +550,31 @@ class StreamState:
         return obj
 
     def tool_index(self, key: Any) -> int:
-        """The OpenAI ``tool_calls[].index`` for a provider's own block/call key."""
+        """The OpenAI ``tool_calls[].index`` for a provider's own block/call key (a new call)."""
         index = self.tool_ids.get(key)
         if index is None:
             index = self.tool_ids[key] = len(self.tool_ids)
         return index
+
+    def known_tool(self, key: Any) -> int | None:
+        """The index of a call already started under ``key``; None for a key no call started
+        (a continuation of a block that is not a client tool call, e.g. a server tool's input)."""
+        return self.tool_ids.get(key)
+
+    def chunk(self, obj: dict[str, Any]) -> ChatCompletionChunk:
+        """A checked chunk: one id for the whole stream (the provider's, else made up once)."""
+        if not self.id:
+            rid = obj.get("id")
+            self.id = rid if isinstance(rid, str) and rid else new_id()
+        return ChatCompletionChunk(check_chunk(obj, self.provider, self.model, self.id, self.created))
+
+    def passthrough(self, obj: dict[str, Any]) -> ChatCompletionChunk:
+        """A provider chunk that is already OpenAI's, checked."""
+        chunk = self.chunk(obj)
+        for choice in obj["choices"]:
+            if choice.get("finish_reason") is not None:
+                self.finished = True
+        return chunk
 
     def emit(self, delta: dict[str, Any], finish_reason: str | None = None, usage: dict[str, Any] | None = None) -> ChatCompletionChunk:
         if not self.role_sent:
@@ -355,7 +591,7 @@ class StreamState:
         }
         if usage:
             chunk["usage"] = self.merge_usage(usage)
-        return ChatCompletionChunk(chunk)
+        return self.chunk(chunk)
 
     def emit_choices(self, choices: list[dict[str, Any]], usage: dict[str, Any] | None = None) -> ChatCompletionChunk | None:
         if not choices and not usage:
@@ -375,13 +611,37 @@ class StreamState:
         }
         if usage:
             chunk["usage"] = self.merge_usage(usage)
-        return ChatCompletionChunk(chunk)
+        return self.chunk(chunk)
 
     def merge_usage(self, usage: dict[str, Any]) -> dict[str, Any]:
         self.usage.update(usage)
         merged = dict(self.usage)
         finish_usage(merged)
         return merged
+
+    def absorb(self, piece: Any) -> dict[str, Any]:
+        """Merge (part of) a response object into the accumulated response: the latest non-null
+        value of each field wins (Anthropic's ``message_delta`` usage is cumulative and may repeat
+        the input and cache counts of ``message_start``)."""
+        if not isinstance(piece, dict):
+            raise TypeError(f"a response object in the stream is a {type(piece).__name__}")
+        _merge(self.acc, piece)
+        return self.acc
+
+    def message_delta(self, message: dict[str, Any], tool_keys: bool = True) -> dict[str, Any]:
+        """The delta that delivers a whole (unstreamed-shape) message: its text, reasoning, images
+        and tool calls, each call indexed after those this stream already started."""
+        delta: dict[str, Any] = {}
+        for key in ("content", "reasoning_content", "refusal", "images", "thinking_blocks"):
+            if message.get(key) is not None:
+                delta[key] = message[key]
+        calls = message.get("tool_calls")
+        if isinstance(calls, list) and calls:
+            delta["tool_calls"] = [
+                {**call, "index": self.tool_index(("message", len(self.tool_ids)))} if isinstance(call, dict) else call
+                for call in calls
+            ]
+        return delta
 
     def check_complete(self, terminator_declared: bool) -> None:
         """Raise when the stream ended before its terminator (or, lacking one, before a finish)."""
@@ -392,6 +652,17 @@ class StreamState:
             provider=self.provider,
             model=self.model,
         )
+
+
+def _merge(into: dict[str, Any], piece: dict[str, Any]) -> None:
+    for key, value in piece.items():
+        if value is None:
+            continue
+        before = into.get(key)
+        if isinstance(value, dict) and isinstance(before, dict):
+            _merge(before, value)
+        else:
+            into[key] = value
 
 
 #: ``httpx.Request.extensions`` key of a request the adapter sends unstreamed although the caller
@@ -443,7 +714,7 @@ def usage_from(obj: Any, fields: tuple[tuple[str, tuple[str, ...]], ...]) -> dic
     A field named more than once is the sum of its paths."""
     usage: dict[str, Any] = {}
     for name, path in fields:
-        value = get_path(obj, path)
+        value = read_path(obj, path)
         if value is not None:
             key = tuple(name.split("."))
             before = get_path(usage, key)
@@ -466,22 +737,17 @@ def env(names: tuple[str, ...]) -> str | None:
     return None
 
 
-def new_id(prefix: str = "chatcmpl-") -> str:
-    """An id for a result the provider gave none."""
-    return prefix + uuid.uuid4().hex[:24]
-
-
 def now() -> int:
     return int(time.time())
 
 
-_MALFORMED = (KeyError, TypeError, ValueError, IndexError, AttributeError)
+_MALFORMED = (KeyError, TypeError, ValueError, IndexError, AttributeError, RecursionError)
 Handler = Callable[[StreamState, str, str], "ChatCompletionChunk | None"]
 
 
 def _decode_error(state: StreamState, exc: BaseException) -> StreamInterruptedError:
     return StreamInterruptedError(
-        f"malformed stream from {state.provider}: {type(exc).__name__}: {scrub(str(exc))}",
+        f"malformed stream from {state.provider}: {type(exc).__name__}: {scrub_cut(str(exc), 300)}",
         provider=state.provider,
         model=state.model,
     )
@@ -491,6 +757,7 @@ def run_stream(
     chunks: Iterable[bytes], decoder: Decoder, handler: Handler, state: StreamState, terminated: bool
 ) -> Iterator[ChatCompletionChunk]:
     """Feed ``chunks`` through ``decoder`` and ``handler``; stop at the terminator; check completeness."""
+    problem: StreamInterruptedError | None = None
     try:
         for raw in chunks:
             for event, data in decoder.feed(raw):
@@ -508,7 +775,9 @@ def run_stream(
     except LLMError:
         raise
     except _MALFORMED as exc:
-        raise _decode_error(state, exc) from None
+        problem = _decode_error(state, exc)
+    if problem is not None:  # raised outside the handler: the error carries no context
+        raise problem
     state.check_complete(terminated)
 
 
@@ -516,6 +785,7 @@ async def arun_stream(
     chunks: AsyncIterable[bytes], decoder: Decoder, handler: Handler, state: StreamState, terminated: bool
 ) -> AsyncIterator[ChatCompletionChunk]:
     """The async twin of :func:`run_stream`."""
+    problem: StreamInterruptedError | None = None
     try:
         async for raw in chunks:
             for event, data in decoder.feed(raw):
@@ -533,5 +803,7 @@ async def arun_stream(
     except LLMError:
         raise
     except _MALFORMED as exc:
-        raise _decode_error(state, exc) from None
+        problem = _decode_error(state, exc)
+    if problem is not None:
+        raise problem
     state.check_complete(terminated)

@@ -29,7 +29,10 @@ __all__ = [
     "UnprocessableEntityError",
     "UnsupportedParamsError",
     "default_error_class",
+    "default_retryable",
     "scrub",
+    "scrub_cut",
+    "scrub_value",
 ]
 
 
@@ -50,6 +53,26 @@ def scrub(text: str) -> str:
     return text
 
 
+def scrub_cut(text: str, limit: int) -> str:
+    """``text`` scrubbed, then cut to ``limit`` characters: redacting first means a cut can never
+    leave the beginning of a secret at the end."""
+    text = scrub(text)
+    return text if len(text) <= limit else text[:limit]
+
+
+def scrub_value(value: Any) -> Any:
+    """A JSON-like value with every registered secret scrubbed from its strings (keys included)."""
+    if not _SECRETS:
+        return value
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, dict):
+        return {scrub(str(k)) if isinstance(k, str) else k: scrub_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [scrub_value(v) for v in value]
+    return value
+
+
 class LLMError(Exception):
     """Base class of every error an adapter raises."""
 
@@ -68,15 +91,19 @@ class LLMError(Exception):
         retry_after: float | None = None,
         body: Any = None,
     ) -> None:
+        # every attribute is scrubbed: a provider may echo the key back anywhere in its error body
         self.message = scrub(str(message))
         self.provider = provider
-        self.model = model
+        self.model = scrub(model) if isinstance(model, str) else model
         if status_code is not None:
             self.status_code = status_code
-        self.code = code
+        self.code = scrub(code) if isinstance(code, str) else code
         self.retryable = self.default_retryable if retryable is None else retryable
         self.retry_after = retry_after
-        self.body = body
+        try:
+            self.body = scrub_value(body)
+        except RecursionError:  # a body nested deeper than Python recurses: keep none of it
+            self.body = None
         super().__init__(self.message)
 
     @property
@@ -201,4 +228,15 @@ def default_error_class(status: int | None) -> type[LLMError]:
         422: UnprocessableEntityError,
         429: RateLimitError,
         503: ServiceUnavailableError,
+        529: ServiceUnavailableError,
     }.get(status) or (InternalServerError if status >= 500 else BadRequestError if status >= 400 else LLMError)
+
+
+#: statuses that are transient whoever sends them (timeouts, rate limits, overload, gateways)
+TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 529})
+
+
+def default_retryable(status: int | None) -> bool:
+    """Whether a status no error-table row matched is worth retrying: a spec that forgets a row for
+    a gateway's 502 or an HTML 503 page still gets the retry every provider's docs ask for."""
+    return status in TRANSIENT_STATUSES

@@ -23,7 +23,7 @@ import json
 import uuid
 from typing import Any
 
-from specgen.runtime.core import StreamState, get_path
+from specgen.runtime.core import StreamState, get_path, read_path
 
 __all__ = ["CHAT_FORMATS", "EMBEDDINGS_FORMATS", "FORMATS"]
 
@@ -241,7 +241,10 @@ def anthropic_message(data: dict[str, Any]) -> Message:
     thinking: list[str] = []
     thinking_blocks: list[dict[str, Any]] = []
     calls: list[dict[str, Any]] = []
-    for block in data["content"]:
+    blocks = data.get("content") or ()
+    if not isinstance(blocks, list | tuple):
+        raise TypeError(f"content is a {type(blocks).__name__}, not a list of blocks")
+    for block in blocks:
         kind = block.get("type")
         if kind == "text":
             texts.append(block["text"])
@@ -367,7 +370,10 @@ def _gemini_candidate(candidate: dict[str, Any], state: StreamState | None) -> M
     thoughts: list[str] = []
     calls: list[dict[str, Any]] = []
     images: list[dict[str, Any]] = []
-    for part in get_path(candidate, ("content", "parts")) or ():
+    parts = read_path(candidate, ("content", "parts")) or ()
+    if not isinstance(parts, list | tuple):
+        raise TypeError(f"content.parts is a {type(parts).__name__}, not a list")
+    for part in parts:
         if "text" in part:
             (thoughts if part.get("thought") else texts).append(part["text"])
         elif isinstance(part.get("inlineData"), dict) and not part.get("thought"):
@@ -433,7 +439,13 @@ def gemini_embeddings_request(body: dict[str, Any], inputs: Any, model: str) -> 
 
 def gemini_embeddings_data(data: dict[str, Any]) -> list[dict[str, Any]]:
     items = data["embeddings"] if "embeddings" in data else [data["embedding"]]
-    return [{"object": "embedding", "index": i, "embedding": e["values"]} for i, e in enumerate(items)]
+    return [{"object": "embedding", "index": i, "embedding": e["values"]} for i, e in enumerate(_list(items, "embeddings"))]
+
+
+def _list(value: Any, what: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise TypeError(f"{what} is a {type(value).__name__}, not a list")
+    return value
 
 
 # --------------------------------------------------------------------------- ollama
@@ -523,7 +535,7 @@ def ollama_embeddings_request(body: dict[str, Any], inputs: Any, model: str) -> 
 
 
 def ollama_embeddings_data(data: dict[str, Any]) -> list[dict[str, Any]]:
-    return [{"object": "embedding", "index": i, "embedding": e} for i, e in enumerate(data["embeddings"])]
+    return [{"object": "embedding", "index": i, "embedding": e} for i, e in enumerate(_list(data["embeddings"], "embeddings"))]
 
 
 CHAT_FORMATS = frozenset({"openai", "anthropic", "gemini", "ollama"})

@@ -15,8 +15,10 @@ the last, empty chunk) is then read, up to :data:`DRAIN_BYTES` (and, async,
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
+import socket
 import ssl
 import threading
 import time
@@ -26,7 +28,13 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 import httpx
 
 from specgen.runtime.core import EMULATED_STREAM, emulated_chunks, register_key
-from specgen.runtime.errors import APIConnectionError, LLMError, Timeout, scrub
+from specgen.runtime.errors import (
+    APIConnectionError,
+    APIResponseValidationError,
+    LLMError,
+    Timeout,
+    scrub,
+)
 from specgen.runtime.modes import ChatMode, Mode
 from specgen.runtime.types import ChatCompletionChunk
 
@@ -43,16 +51,83 @@ DRAIN_BYTES = 64 * 1024  # after a stream's terminator, read at most this much m
 DRAIN_SECONDS = 1.0  # async only: and for at most this long
 
 
-def _drain(chunks: Iterator[bytes]) -> None:
-    """Read what is left of a finished stream's body so its connection can be reused."""
+def _drain(chunks: Iterator[bytes], response: httpx.Response) -> None:
+    """Read what is left of a finished stream's body so its connection can be reused: at most
+    :data:`DRAIN_BYTES`, and for at most :data:`DRAIN_SECONDS`. A server that never ends the body
+    would otherwise hold the caller until the read timeout (600 s by default); a watchdog shuts the
+    socket at the deadline, which ends the read, and the connection is then closed, not pooled."""
+    sock = _socket_of(response)
+    token = _WATCHDOG.arm(DRAIN_SECONDS, sock) if sock is not None else None
     seen = 0
     try:
         for piece in chunks:
             seen += len(piece)
             if seen > DRAIN_BYTES:
                 return
-    except httpx.TransportError:
+    except (httpx.TransportError, httpx.DecodingError):
         return
+    finally:
+        if token is not None:
+            _WATCHDOG.disarm(token)
+
+
+def _socket_of(response: httpx.Response) -> socket.socket | None:
+    """The socket under a streamed response (httpx's default transport exposes it), else None."""
+    stream = response.extensions.get("network_stream")
+    get = getattr(stream, "get_extra_info", None)
+    if get is None:
+        return None
+    try:
+        sock = get("socket")
+    except Exception:  # a transport of the caller's own: no watchdog, the byte bound still holds
+        return None
+    return sock if isinstance(sock, socket.socket) else None
+
+
+class _Watchdog:
+    """One daemon thread that shuts sockets whose deadline passed (cheaper than a timer thread per
+    stream). Shutting a socket down makes a read blocked on it return at once."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._due: dict[int, tuple[float, socket.socket]] = {}
+        self._next = 0
+        self._thread: threading.Thread | None = None
+
+    def arm(self, seconds: float, sock: socket.socket) -> int:
+        with self._cond:
+            self._next += 1
+            token = self._next
+            self._due[token] = (time.monotonic() + seconds, sock)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="specgen-stream-watchdog", daemon=True)
+                self._thread.start()
+            self._cond.notify()
+            return token
+
+    def disarm(self, token: int) -> None:
+        with self._cond:
+            self._due.pop(token, None)
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._due:
+                    if not self._cond.wait(timeout=30.0) and not self._due:
+                        self._thread = None  # idle: let the thread end; the next arm starts another
+                        return
+                now = time.monotonic()
+                expired = [t for t, (when, _) in self._due.items() if when <= now]
+                socks = [self._due.pop(t)[1] for t in expired]
+                if not socks:
+                    self._cond.wait(timeout=min(when for when, _ in self._due.values()) - now)
+                    continue
+            for sock in socks:
+                with contextlib.suppress(OSError):  # already closed: nothing to end
+                    socket.socket.shutdown(sock, socket.SHUT_RDWR)  # the base method: TLS sockets too
+
+
+_WATCHDOG = _Watchdog()
 
 
 async def _adrain(chunks: AsyncIterator[bytes]) -> None:
@@ -65,7 +140,7 @@ async def _adrain(chunks: AsyncIterator[bytes]) -> None:
                 seen += len(piece)
                 if seen > DRAIN_BYTES:
                     return
-    except (TimeoutError, httpx.TransportError):
+    except (TimeoutError, httpx.TransportError, httpx.DecodingError):
         return
 
 
@@ -146,11 +221,26 @@ class _BaseClient:
         base: float = min(self.backoff * float(2**attempt), 8.0)
         return base * (0.75 + random.random() / 2)
 
-    def _transport_error(self, exc: httpx.TransportError, model: str | None) -> LLMError:
+    def _transport_error(self, exc: httpx.HTTPError, model: str | None) -> LLMError:
+        """The typed error for an httpx failure. Callers raise it outside their ``except`` block, so
+        that the httpx exception (whose ``request`` holds the auth header) is not its context."""
         if isinstance(exc, httpx.TimeoutException):
             return Timeout(f"request timed out: {type(exc).__name__}", provider=self.provider, model=model)
-        return APIConnectionError(
-            f"connection failed: {type(exc).__name__}: {scrub(str(exc))}", provider=self.provider, model=model
+        if isinstance(exc, httpx.DecodingError):
+            return APIResponseValidationError(
+                f"response body does not match its content-encoding: {scrub(str(exc))}",
+                provider=self.provider,
+                model=model,
+            )
+        if isinstance(exc, httpx.TransportError):
+            return APIConnectionError(
+                f"connection failed: {type(exc).__name__}: {scrub(str(exc))}", provider=self.provider, model=model
+            )
+        return APIConnectionError(  # any other httpx failure (a stream already read, a bad redirect)
+            f"HTTP client error: {type(exc).__name__}: {scrub(str(exc))}",
+            provider=self.provider,
+            model=model,
+            retryable=False,
         )
 
 
@@ -190,26 +280,35 @@ class Client(_BaseClient):
     def _send(self, request: httpx.Request, model: str | None, stream: bool) -> httpx.Response:
         attempt = 0
         while True:
-            try:
-                response = self._http.send(request, stream=stream)
-            except httpx.TransportError as exc:
-                error = self._transport_error(exc, model)
-                if attempt < self.max_retries:
-                    time.sleep(self._delay(attempt, error))
-                    attempt += 1
-                    continue
-                raise error from None
-            if response.status_code < 400:
-                return response
-            if stream:
-                response.read()
-                response.close()
-            error = self._map_error(response, model)
+            error = self._attempt(request, model, stream)
+            if isinstance(error, httpx.Response):
+                return error
             if error.retryable and attempt < self.max_retries:
                 time.sleep(self._delay(attempt, error))
                 attempt += 1
                 continue
-            raise error
+            raise error  # outside any handler: no httpx exception (or its request) in its context
+
+    def _attempt(self, request: httpx.Request, model: str | None, stream: bool) -> httpx.Response | LLMError:
+        """One try: the successful response, or the typed error it ended in."""
+        failure: httpx.HTTPError | None = None
+        try:
+            response = self._http.send(request, stream=stream)
+            if response.status_code < 400:
+                return response
+            if stream:
+                try:
+                    response.read()
+                finally:
+                    response.close()
+        except httpx.HTTPError as exc:
+            failure = exc
+        if failure is not None:
+            error = self._transport_error(failure, model)
+            if not isinstance(failure, httpx.TransportError):
+                error.retryable = False
+            return error
+        return self._map_error(response, model)
 
     def _call(self, mode: Mode[T], params: Mapping[str, Any]) -> T:
         request = self._build(mode, params)
@@ -228,13 +327,16 @@ class Client(_BaseClient):
 
     def _iterate(self, mode: ChatMode, response: httpx.Response, model: str | None) -> Iterator[ChatCompletionChunk]:
         chunks = response.iter_bytes()
+        failure: httpx.HTTPError | None = None
         try:
             yield from mode.parse_stream(chunks, model=model)
-            _drain(chunks)
-        except httpx.TransportError as exc:
-            raise self._transport_error(exc, model) from None
+            _drain(chunks, response)
+        except httpx.HTTPError as exc:
+            failure = exc
         finally:
             response.close()
+        if failure is not None:
+            raise self._transport_error(failure, model)  # outside the handler: no httpx context
 
 
 class AsyncClient(_BaseClient):
@@ -297,26 +399,34 @@ class AsyncClient(_BaseClient):
     async def _send(self, request: httpx.Request, model: str | None, stream: bool) -> httpx.Response:
         attempt = 0
         while True:
-            try:
-                response = await self._send_once(request, stream)
-            except httpx.TransportError as exc:
-                error = self._transport_error(exc, model)
-                if attempt < self.max_retries:
-                    await _sleep(self._delay(attempt, error))
-                    attempt += 1
-                    continue
-                raise error from None
-            if response.status_code < 400:
-                return response
-            if stream:
-                await response.aread()
-                await response.aclose()
-            error = self._map_error(response, model)
+            error = await self._attempt(request, model, stream)
+            if isinstance(error, httpx.Response):
+                return error
             if error.retryable and attempt < self.max_retries:
                 await _sleep(self._delay(attempt, error))
                 attempt += 1
                 continue
-            raise error
+            raise error  # outside any handler: no httpx exception (or its request) in its context
+
+    async def _attempt(self, request: httpx.Request, model: str | None, stream: bool) -> httpx.Response | LLMError:
+        failure: httpx.HTTPError | None = None
+        try:
+            response = await self._send_once(request, stream)
+            if response.status_code < 400:
+                return response
+            if stream:
+                try:
+                    await response.aread()
+                finally:
+                    await response.aclose()
+        except httpx.HTTPError as exc:
+            failure = exc
+        if failure is not None:
+            error = self._transport_error(failure, model)
+            if not isinstance(failure, httpx.TransportError):
+                error.retryable = False
+            return error
+        return self._map_error(response, model)
 
     async def _call(self, mode: Mode[T], params: Mapping[str, Any]) -> T:
         request = self._build(mode, params)
@@ -337,17 +447,20 @@ class AsyncClient(_BaseClient):
         self, mode: ChatMode, response: httpx.Response, model: str | None
     ) -> AsyncIterator[ChatCompletionChunk]:
         chunks = response.aiter_bytes()
+        failure: httpx.HTTPError | None = None
         try:
             async for chunk in mode.aparse_stream(chunks, model=model):
                 yield chunk
             await _adrain(chunks)
-        except httpx.TransportError as exc:
-            raise self._transport_error(exc, model) from None
+        except httpx.HTTPError as exc:
+            failure = exc
         finally:
             aclose = getattr(chunks, "aclose", None)  # an async generator: finish it here, not at GC
             if aclose is not None:
                 await aclose()
             await response.aclose()
+        if failure is not None:
+            raise self._transport_error(failure, model)  # outside the handler: no httpx context
 
 
 async def _sleep(seconds: float) -> None:

@@ -249,12 +249,13 @@ def check(data: Any, raw: Any, stem: str) -> list[SpecError]:
         if "{" in stripped or "}" in stripped:
             err(node.where_value(key), "unbalanced braces in path template")
 
-    for row_i, row in enumerate((data.get("errors") or {}).get("table") or ()):
-        cls = row.get("raise")
-        if cls not in ERROR_CLASSES:
-            err(row.where_value("raise"), f"unknown error class {cls!r}; known: {', '.join(sorted(ERROR_CLASSES))}")
-        if "status" not in row and "code" not in row and "match" not in row:
-            err(data["errors"]["table"].where(row_i), "an error row needs status, code or match")
+    for section in ("add", "table"):
+        for row_i, row in enumerate((data.get("errors") or {}).get(section) or ()):
+            cls = row.get("raise")
+            if cls not in ERROR_CLASSES:
+                err(row.where_value("raise"), f"unknown error class {cls!r}; known: {', '.join(sorted(ERROR_CLASSES))}")
+            if "status" not in row and "code" not in row and "match" not in row:
+                err(data["errors"][section].where(row_i), "an error row needs status, code or match")
 
     modes: Any = data.get("modes") or {}
     if not modes:
