@@ -18,10 +18,10 @@ import httpx
 import pytest
 
 from specgen.conform.fake import FakeProvider, Reply
-from specgen.runtime import errors as E
-from specgen.runtime.http import DRAIN_BYTES
-from specgen.runtime.transport import AsyncTransport
 from specgen_providers import anthropic, openai
+from specgen_runtime import errors as E
+from specgen_runtime.http import DRAIN_BYTES
+from specgen_runtime.transport import AsyncTransport
 
 from conftest import fixture_path
 
@@ -559,7 +559,7 @@ def test_request_asking_to_close_does_not_reuse_the_connection() -> None:
 def test_clients_share_one_tls_context_unless_told_otherwise() -> None:
     import ssl
 
-    from specgen.runtime.http import shared_ssl_context
+    from specgen_runtime.http import shared_ssl_context
 
     shared = shared_ssl_context()
     assert isinstance(shared, ssl.SSLContext) and shared.verify_mode == ssl.CERT_REQUIRED and shared.check_hostname

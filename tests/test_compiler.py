@@ -58,7 +58,7 @@ def errors_of(specs: Path) -> list[str]:
         (MINIMAL.format(name="p").replace("/chat/completions", "'/{deployment}/chat'"), "specs/p.yaml:6:23", "{deployment} has no source"),
         (MINIMAL.format(name="p").replace("temperature: { range: [0, 2] }", "temperature: {}\n      top_p: { to: temperature }"), "specs/p.yaml:9:16", "both write 'temperature'"),
         (MINIMAL.format(name="p").replace("base_url: https", "base_url: https\nbase_url: https"), "specs/p.yaml:3:1", "duplicate key 'base_url'"),
-        (MINIMAL.format(name="p") + "    format: cohere\n", "specs/p.yaml:9:13", "unknown chat format 'cohere'"),
+        (MINIMAL.format(name="p") + "    format: cohere\n", "specs/p.yaml:9:13", "unknown wire 'cohere'"),
         (MINIMAL.format(name="q"), "specs/p.yaml:1:7", "must match the file name"),
         ("name: p\nmodes: [\n", "specs/p.yaml:3:1", "invalid YAML"),
         (MINIMAL.format(name="p").replace("type: bearer", "type: header"), "specs/p.yaml:3:1", "needs header"),

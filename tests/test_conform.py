@@ -105,7 +105,7 @@ def test_cli_exit_codes_and_json(tmp_path: Path, capsys: pytest.CaptureFixture[s
     records = json.loads(out.read_text())["results"]
     assert records and {"provider", "mode", "group", "check", "status", "spec", "detail", "evidence"} <= set(records[0])
     mutate(specs, "anthropic", "{ status: 404, raise: NotFoundError }", "{ status: 404, raise: BadRequestError }")
-    assert main(["conform", "anthropic", "--specs", str(specs)]) == 1
+    assert main(["conform", "anthropic", "--specs", str(specs)]) == 3
     lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("FAIL ")]
     assert any("error 404 → BadRequestError (specs/anthropic.yaml:" in ln and "expected NotFoundError" in ln for ln in lines), lines
 

@@ -33,8 +33,8 @@ from faultserver import (
     streamed,
 )
 
-from specgen.runtime import errors as E
 from specgen_providers import anthropic, ollama, openai
+from specgen_runtime import errors as E
 
 from conftest import fixture_path
 

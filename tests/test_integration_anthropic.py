@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 from specgen.conform.fake import FakeProvider, Reply
-from specgen.runtime import errors as E
 from specgen_providers import anthropic
+from specgen_runtime import errors as E
 
 from conftest import fixture_path
 

@@ -8,8 +8,8 @@ import json
 import pytest
 
 from specgen.conform.fake import FakeProvider, Reply
-from specgen.runtime import errors as E
 from specgen_providers import gemini, ollama
+from specgen_runtime import errors as E
 
 from conftest import fixture_path
 

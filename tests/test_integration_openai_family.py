@@ -8,8 +8,8 @@ import json
 import pytest
 
 from specgen.conform.fake import FakeProvider, Reply
-from specgen.runtime import errors as E
 from specgen_providers import deepseek, groq, litellm_proxy, openai, openrouter
+from specgen_runtime import errors as E
 
 from conftest import fixture_path
 

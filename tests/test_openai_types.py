@@ -27,9 +27,9 @@ from openai.types.chat import ChatCompletion, ChatCompletionChunk
 from pydantic import ValidationError
 
 from specgen.conform.transcripts import fixture_dirs, load
-from specgen.runtime.core import EMULATED_STREAM, emulated_chunks
-from specgen.runtime.errors import LLMError
 from specgen.spec.resolve import load_specs
+from specgen_runtime.core import EMULATED_STREAM, emulated_chunks
+from specgen_runtime.errors import LLMError
 
 from conftest import FIXTURES, ROOT
 

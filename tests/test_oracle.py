@@ -31,9 +31,9 @@ from specgen.audit.oracle import (
 )
 from specgen.audit.verdicts import VerdictError, load_verdicts, verdict_for
 from specgen.cli import main
-from specgen.runtime.core import refuse, request_model
-from specgen.runtime.errors import UnsupportedParamsError
 from specgen.spec.resolve import load_specs
+from specgen_runtime.core import refuse, request_model
+from specgen_runtime.errors import UnsupportedParamsError
 
 from conftest import ROOT
 

@@ -4,12 +4,12 @@ For every built-in adapter and mode: random JSON, and every recorded response an
 provider's own and, through ``extends``, its parent's; ``set:`` variants and loose fixture files
 included) with one value anywhere in it (one frame's, for a stream) replaced by any JSON value or
 removed, go through ``parse_response`` / ``parse_stream``.  Each either raises an
-:class:`~specgen.runtime.errors.LLMError` whose ``provider`` is the adapter's, or gives a result
+:class:`~specgen_runtime.errors.LLMError` whose ``provider`` is the adapter's, or gives a result
 (every chunk of it, for a stream) whose every public attribute reads without raising and has the
 type the view declares (:func:`read_everything`).  No other exception escapes.
 
 Explicit wrong-shape bodies (a ``message`` that is a string, a ``usage`` that is a list …) raise
-:class:`~specgen.runtime.errors.APIResponseValidationError` naming the provider, for every format,
+:class:`~specgen_runtime.errors.APIResponseValidationError` naming the provider, for every format,
 streamed and unstreamed.
 """
 
@@ -33,8 +33,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from specgen.conform.transcripts import fixture_dirs, load
-from specgen.runtime.errors import APIResponseValidationError, LLMError
-from specgen.runtime.types import (
+from specgen.spec.resolve import load_specs
+from specgen_runtime.errors import APIResponseValidationError, LLMError
+from specgen_runtime.types import (
     ChatCompletion,
     ChatCompletionChunk,
     EmbeddingResponse,
@@ -43,7 +44,6 @@ from specgen.runtime.types import (
     ToolCall,
     Usage,
 )
-from specgen.spec.resolve import load_specs
 
 from conftest import FIXTURES, ROOT
 

@@ -39,8 +39,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from specgen.build.compiler import build
-from specgen.runtime import errors as rt_errors
 from specgen.spec.errors import SpecErrors
+from specgen_runtime import errors as rt_errors
 
 from strategies import TOKEN_RE, header_names, header_values, hostile_text, json_values
 

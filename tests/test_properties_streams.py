@@ -22,7 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from specgen.runtime.streams import JSONArrayDecoder, NDJSONDecoder, SSEDecoder
+from specgen_runtime.streams import JSONArrayDecoder, NDJSONDecoder, SSEDecoder
 
 from strategies import byte_by_byte, chunkings, json_containers, json_texts, json_values
 
@@ -301,7 +301,7 @@ def test_fixture_streams_found() -> None:
 @pytest.mark.parametrize("path", STREAM_FIXTURES, ids=_fixture_id)
 def test_fixture_stream_baseline(path: Path) -> None:
     """Sanity of the baseline the property compares against: something comes out, errors are typed."""
-    from specgen.runtime.errors import LLMError
+    from specgen_runtime.errors import LLMError
 
     adapter = _adapter(path)
     raw = path.read_bytes()

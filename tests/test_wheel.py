@@ -12,32 +12,46 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("wheel")
+def _build(project: Path, out: Path) -> Path:
     proc = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", str(ROOT), "-w", str(out)],
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", str(project), "-w", str(out)],
         capture_output=True,
         text=True,
     )
     if proc.returncode != 0:
         pytest.skip(f"cannot build a wheel here: {proc.stderr[-300:]}")
-    return next(out.glob("specgen-*.whl"))
+    return out
 
 
-def test_wheel_contents(wheel: Path) -> None:
-    names = set(zipfile.ZipFile(wheel).namelist())
+@pytest.fixture(scope="module")
+def wheels(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The compiler's wheel and the adapters' (``specgen-providers``, from generated/)."""
+    out = _build(ROOT, tmp_path_factory.mktemp("wheel"))
+    _build(ROOT / "generated", out)
+    return next(out.glob("specgen-*.whl")), next(out.glob("specgen_providers-*.whl"))
+
+
+def test_wheel_contents(wheels: tuple[Path, Path]) -> None:
+    compiler, adapters = wheels
+    names = set(zipfile.ZipFile(compiler).namelist())
     for spec in (ROOT / "specs").glob("*.yaml"):
         assert f"specgen/_data/specs/{spec.name}" in names
     for template in (ROOT / "templates").glob("*.j2"):
         assert f"specgen/_data/templates/{template.name}" in names
     assert "specgen/spec/providerspec.schema.json" in names
-    assert "specgen_providers/anthropic.py" in names
+    assert not any(n.startswith(("specgen_providers/", "specgen_runtime/")) for n in names)  # the adapters' wheel has them
+    light = set(zipfile.ZipFile(adapters).namelist())
+    assert "specgen_providers/anthropic.py" in light
+    assert "specgen_runtime/core.py" in light
+    assert not any(n.startswith("specgen/") for n in light)
+    metadata = next(n for n in light if n.endswith("/METADATA"))
+    requires = [line for line in zipfile.ZipFile(adapters).read(metadata).decode().splitlines() if line.startswith("Requires-Dist:")]
+    assert sorted(r.split(":", 1)[1].split(">")[0].split("<")[0].strip() for r in requires) == ["httpx", "sniffio"]
 
 
-def test_installed_wheel_builds_a_user_spec_extending_a_builtin(wheel: Path, tmp_path: Path) -> None:
+def test_installed_wheel_builds_a_user_spec_extending_a_builtin(wheels: tuple[Path, Path], tmp_path: Path) -> None:
     site = tmp_path / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(site), str(wheel)], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(site), *map(str, wheels)], check=True)
     work = tmp_path / "work"
     (work / "mine").mkdir(parents=True)
     (work / "mine" / "acme.yaml").write_text("name: acme\nextends: anthropic\nbase_url: https://acme.example\n")
@@ -54,3 +68,40 @@ def test_installed_wheel_builds_a_user_spec_extending_a_builtin(wheel: Path, tmp
     )
     proc = subprocess.run([sys.executable, "-c", use], cwd=work, capture_output=True, text=True)
     assert proc.stdout.strip() == "https://acme.example/v1/messages 2023-06-01", proc.stderr
+
+
+def test_adapters_alone_install_light_and_call(wheels: tuple[Path, Path], tmp_path: Path) -> None:
+    """A fresh venv with only the adapters' wheel: every built-in adapter imports and completes a call
+    on a loopback server, and nothing of the compiler (or its dependencies) is installed."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    py = venv / "bin" / "python"
+    proc = subprocess.run([str(py), "-m", "pip", "install", "--quiet", str(wheels[1])], capture_output=True, text=True, timeout=300)
+    if proc.returncode != 0:
+        pytest.skip(f"cannot install httpx into a fresh venv here (no package index?): {proc.stderr[-300:]}")
+    listed = subprocess.run([str(py), "-m", "pip", "list", "--format=freeze"], capture_output=True, text=True, check=True).stdout
+    names = {line.split("==")[0].lower() for line in listed.splitlines()}
+    build_side = {"specgen", "pyyaml", "jinja2", "jsonschema", "hypothesis", "datamodel-code-generator", "pydantic", "black", "isort"}
+    assert not names & build_side, names & build_side
+    assert {"specgen-providers", "httpx", "sniffio"} <= names
+    script = (
+        "import importlib, pathlib, specgen_providers\n"
+        "mods = [p.stem for p in pathlib.Path(specgen_providers.__file__).parent.glob('*.py') if p.stem != '__init__']\n"
+        "for m in mods: importlib.import_module('specgen_providers.' + m)\n"
+        "import sys; assert 'yaml' not in sys.modules and 'jinja2' not in sys.modules\n"
+        "import http.server, json, threading\n"
+        "class H(http.server.BaseHTTPRequestHandler):\n"
+        "    def do_POST(self):\n"
+        "        self.rfile.read(int(self.headers['content-length']))\n"
+        "        body = json.dumps({'id': 'x', 'object': 'chat.completion', 'created': 1, 'model': 'm', 'choices': [{'index': 0, 'message': {'role': 'assistant', 'content': 'hi'}, 'finish_reason': 'stop'}]}).encode()\n"
+        "        self.send_response(200); self.send_header('content-type', 'application/json'); self.send_header('content-length', str(len(body))); self.end_headers(); self.wfile.write(body)\n"
+        "    def log_message(self, *a): pass\n"
+        "s = http.server.HTTPServer(('127.0.0.1', 0), H); threading.Thread(target=s.serve_forever, daemon=True).start()\n"
+        "from specgen_providers import openai\n"
+        "with openai.Client(api_key='k', base_url=f'http://127.0.0.1:{s.server_port}/v1', max_retries=0) as c:\n"
+        "    print(len(mods), c.chat(model='m', messages=[{'role': 'user', 'content': 'x'}]).choices[0].message.content)\n"
+    )
+    run = subprocess.run([str(py), "-c", script], capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    count, text = run.stdout.split()
+    assert int(count) >= 8 and text == "hi"

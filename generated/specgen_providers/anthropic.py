@@ -13,15 +13,15 @@ from typing import Any, Literal, overload
 
 import httpx
 
-from specgen.runtime import core as _rt
-from specgen.runtime import errors as _err
-from specgen.runtime import formats as _fmt
-from specgen.runtime import transforms as _tf
-from specgen.runtime.http import AsyncClient as _AsyncClient
-from specgen.runtime.http import Client as _Client
-from specgen.runtime.modes import ChatMode
-from specgen.runtime.streams import SSEDecoder
-from specgen.runtime.types import ChatCompletion, ChatCompletionChunk
+import specgen_runtime.core as _rt
+import specgen_runtime.errors as _err
+import specgen_runtime.transforms as _tf
+import specgen_runtime.wires.anthropic as _w_anthropic
+from specgen_runtime.http import AsyncClient as _AsyncClient
+from specgen_runtime.http import Client as _Client
+from specgen_runtime.modes import ChatMode
+from specgen_runtime.streams import SSEDecoder
+from specgen_runtime.types import ChatCompletion, ChatCompletionChunk
 
 __all__ = [
     "MODELS",
@@ -196,7 +196,7 @@ def _chat_build_request(
     body['model'] = model
     problem: Exception | None = None
     try:
-        _fmt.anthropic_chat_request(body, messages)
+        _w_anthropic.chat_request(body, messages)
     except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
         problem = exc
     if problem is not None:  # raised outside the handler: the error carries no context
@@ -230,19 +230,19 @@ def _chat_build_request(
         # specs/anthropic.yaml:29 params.tools
         v = p.pop('tools', None)
         if v is not None:
-            v = _rt.transform(_tf.openai_tools_to_anthropic, v, PROVIDER, model, 'tools')
+            v = _rt.transform(_w_anthropic.openai_tools_to_anthropic, v, PROVIDER, model, 'tools')
             if v is not _rt.MISSING:
                 body['tools'] = v
         # specs/anthropic.yaml:30 params.tool_choice
         v = p.pop('tool_choice', None)
         if v is not None:
-            v = _rt.transform(_tf.openai_tool_choice_to_anthropic, v, PROVIDER, model, 'tool_choice')
+            v = _rt.transform(_w_anthropic.openai_tool_choice_to_anthropic, v, PROVIDER, model, 'tool_choice')
             if v is not _rt.MISSING:
                 _rt.set_path(body, ('tool_choice',), v, merge=True)
         # specs/anthropic.yaml:31 params.parallel_tool_calls
         v = p.pop('parallel_tool_calls', None)
         if v is not None:
-            v = _rt.transform(_tf.parallel_tool_calls_to_anthropic, v, PROVIDER, model, 'parallel_tool_calls')
+            v = _rt.transform(_w_anthropic.parallel_tool_calls_to_anthropic, v, PROVIDER, model, 'parallel_tool_calls')
             if v is not _rt.MISSING:
                 _rt.set_path(body, ('tool_choice',), v, merge=True)
         # specs/anthropic.yaml:32 params.thinking
@@ -252,7 +252,7 @@ def _chat_build_request(
         # specs/anthropic.yaml:33 params.reasoning_effort
         v = p.pop('reasoning_effort', None)
         if v is not None:
-            v = _rt.transform(_tf.reasoning_effort_to_anthropic_thinking, v, PROVIDER, model, 'reasoning_effort')
+            v = _rt.transform(_w_anthropic.reasoning_effort_to_anthropic_thinking, v, PROVIDER, model, 'reasoning_effort')
             if v is not _rt.MISSING:
                 _rt.set_path(body, ('thinking',), v, merge=True)
         # specs/anthropic.yaml:34 params.user
@@ -266,7 +266,7 @@ def _chat_build_request(
         # specs/anthropic.yaml:36 params.response_format
         v = p.pop('response_format', None)
         if v is not None:
-            v = _rt.transform(_tf.response_format_to_anthropic, v, PROVIDER, model, 'response_format')
+            v = _rt.transform(_w_anthropic.response_format_to_anthropic, v, PROVIDER, model, 'response_format')
             if v is not _rt.MISSING:
                 _rt.set_path(body, ('output_config',), v, merge=True)
         # specs/anthropic.yaml:37 params.stream_options
@@ -303,7 +303,7 @@ def _chat_build_request(
     # specs/anthropic.yaml:67 stream (sse)
     if stream:
         _rt.set_path(body, ('stream',), True)
-    _fmt.anthropic_chat_finalize(body)
+    _w_anthropic.chat_finalize(body)
     _rt.add_body(body, extra_body, PROVIDER, model)
     headers = _headers(api_key, query)
     _rt.add_headers(headers, extra_headers, PROVIDER, model)
@@ -335,7 +335,7 @@ def _chat_usage(obj: Any) -> dict[str, Any] | None:
 
 def _chat_completion(data: dict[str, Any], model: str = "") -> ChatCompletion:
     choices: list[dict[str, Any]] = []
-    for source, message, index in _fmt.anthropic_chat_choices(data):
+    for source, message, index in _w_anthropic.chat_choices(data):
         choices.append(
             {
                 "index": index,
@@ -443,7 +443,7 @@ def _chat_event(state: _rt.StreamState, event: str, data: str) -> ChatCompletion
         piece = _rt.read_path(obj, ('message',))
         state.absorb(piece)
         finish = None
-        for source, message, _index in _fmt.anthropic_chat_choices(piece)[:1]:
+        for source, message, _index in _w_anthropic.chat_choices(piece)[:1]:
             delta = state.message_delta(message)
             finish = _chat_finish(_rt.read_path(source, ('stop_reason',)), message, bool(state.tool_ids))
         # the stream's usage: response.usage over the response accumulated so far (read, and so

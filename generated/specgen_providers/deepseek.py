@@ -11,14 +11,14 @@ from typing import Any, Literal, overload
 
 import httpx
 
-from specgen.runtime import core as _rt
-from specgen.runtime import errors as _err
-from specgen.runtime import formats as _fmt
-from specgen.runtime.http import AsyncClient as _AsyncClient
-from specgen.runtime.http import Client as _Client
-from specgen.runtime.modes import ChatMode
-from specgen.runtime.streams import SSEDecoder
-from specgen.runtime.types import ChatCompletion, ChatCompletionChunk
+import specgen_runtime.core as _rt
+import specgen_runtime.errors as _err
+import specgen_runtime.wires.openai as _w_openai
+from specgen_runtime.http import AsyncClient as _AsyncClient
+from specgen_runtime.http import Client as _Client
+from specgen_runtime.modes import ChatMode
+from specgen_runtime.streams import SSEDecoder
+from specgen_runtime.types import ChatCompletion, ChatCompletionChunk
 
 __all__ = [
     "MODELS",
@@ -181,7 +181,7 @@ def _chat_build_request(
     body['model'] = model
     problem: Exception | None = None
     try:
-        _fmt.openai_chat_request(body, messages)
+        _w_openai.chat_request(body, messages)
     except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
         problem = exc
     if problem is not None:  # raised outside the handler: the error carries no context
@@ -338,7 +338,7 @@ def _chat_build_request(
     # specs/openai.yaml:52 stream (sse)
     if stream:
         _rt.set_path(body, ('stream',), True)
-    _fmt.openai_chat_finalize(body)
+    _w_openai.chat_finalize(body)
     _rt.add_body(body, extra_body, PROVIDER, model)
     headers = _headers(api_key, query)
     _rt.add_headers(headers, extra_headers, PROVIDER, model)
@@ -372,7 +372,7 @@ def _chat_usage(obj: Any) -> dict[str, Any] | None:
 
 def _chat_completion(data: dict[str, Any], model: str = "") -> ChatCompletion:
     choices: list[dict[str, Any]] = []
-    for source, message, index in _fmt.openai_chat_choices(data):
+    for source, message, index in _w_openai.chat_choices(data):
         choices.append(
             {
                 "index": index,

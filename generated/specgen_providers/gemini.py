@@ -13,15 +13,15 @@ from typing import Any, Literal, overload
 
 import httpx
 
-from specgen.runtime import core as _rt
-from specgen.runtime import errors as _err
-from specgen.runtime import formats as _fmt
-from specgen.runtime import transforms as _tf
-from specgen.runtime.http import AsyncClient as _AsyncClient
-from specgen.runtime.http import Client as _Client
-from specgen.runtime.modes import ChatMode, EmbeddingsMode
-from specgen.runtime.streams import SSEDecoder
-from specgen.runtime.types import ChatCompletion, ChatCompletionChunk, EmbeddingResponse
+import specgen_runtime.core as _rt
+import specgen_runtime.errors as _err
+import specgen_runtime.transforms as _tf
+import specgen_runtime.wires.gemini as _w_gemini
+from specgen_runtime.http import AsyncClient as _AsyncClient
+from specgen_runtime.http import Client as _Client
+from specgen_runtime.modes import ChatMode, EmbeddingsMode
+from specgen_runtime.streams import SSEDecoder
+from specgen_runtime.types import ChatCompletion, ChatCompletionChunk, EmbeddingResponse
 
 __all__ = [
     "MODELS",
@@ -187,7 +187,7 @@ def _chat_build_request(
     query: dict[str, str] = {}
     problem: Exception | None = None
     try:
-        _fmt.gemini_chat_request(body, messages)
+        _w_gemini.chat_request(body, messages)
     except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
         problem = exc
     if problem is not None:  # raised outside the handler: the error carries no context
@@ -246,31 +246,31 @@ def _chat_build_request(
         # specs/gemini.yaml:38 params.response_format
         v = p.pop('response_format', None)
         if v is not None:
-            v = _rt.transform(_tf.response_format_to_gemini, v, PROVIDER, model, 'response_format')
+            v = _rt.transform(_w_gemini.response_format_to_gemini, v, PROVIDER, model, 'response_format')
             if v is not _rt.MISSING:
                 _rt.set_path(body, ('generationConfig',), v, merge=True)
         # specs/gemini.yaml:39 params.reasoning_effort
         v = p.pop('reasoning_effort', None)
         if v is not None:
-            v = _rt.transform(_tf.reasoning_effort_to_gemini_thinking, v, PROVIDER, model, 'reasoning_effort')
+            v = _rt.transform(_w_gemini.reasoning_effort_to_gemini_thinking, v, PROVIDER, model, 'reasoning_effort')
             if v is not _rt.MISSING:
                 _rt.set_path(body, ('generationConfig', 'thinkingConfig'), v)
         # specs/gemini.yaml:40 params.modalities
         v = p.pop('modalities', None)
         if v is not None:
-            v = _rt.transform(_tf.modalities_to_gemini, v, PROVIDER, model, 'modalities')
+            v = _rt.transform(_w_gemini.modalities_to_gemini, v, PROVIDER, model, 'modalities')
             if v is not _rt.MISSING:
                 _rt.set_path(body, ('generationConfig', 'responseModalities'), v)
         # specs/gemini.yaml:41 params.tools
         v = p.pop('tools', None)
         if v is not None:
-            v = _rt.transform(_tf.openai_tools_to_gemini, v, PROVIDER, model, 'tools')
+            v = _rt.transform(_w_gemini.openai_tools_to_gemini, v, PROVIDER, model, 'tools')
             if v is not _rt.MISSING:
                 body['tools'] = v
         # specs/gemini.yaml:42 params.tool_choice
         v = p.pop('tool_choice', None)
         if v is not None:
-            v = _rt.transform(_tf.openai_tool_choice_to_gemini, v, PROVIDER, model, 'tool_choice')
+            v = _rt.transform(_w_gemini.openai_tool_choice_to_gemini, v, PROVIDER, model, 'tool_choice')
             if v is not _rt.MISSING:
                 body['toolConfig'] = v
         # specs/gemini.yaml:43 params.parallel_tool_calls
@@ -299,7 +299,7 @@ def _chat_build_request(
         if value is not None:
             raise _rt.refuse(PROVIDER, model, name)
     # specs/gemini.yaml:87 stream (sse)
-    _fmt.gemini_chat_finalize(body)
+    _w_gemini.chat_finalize(body)
     _rt.add_body(body, extra_body, PROVIDER, model)
     headers = _headers(api_key, query)
     _rt.add_headers(headers, extra_headers, PROVIDER, model)
@@ -337,7 +337,7 @@ def _chat_usage(obj: Any) -> dict[str, Any] | None:
 
 def _chat_completion(data: dict[str, Any], model: str = "") -> ChatCompletion:
     choices: list[dict[str, Any]] = []
-    for source, message, index in _fmt.gemini_chat_choices(data):
+    for source, message, index in _w_gemini.chat_choices(data):
         choices.append(
             {
                 "index": index,
@@ -380,7 +380,7 @@ def _chat_event(state: _rt.StreamState, event: str, data: str) -> ChatCompletion
     # specs/gemini.yaml:87 stream.format: gemini
     choices = [
         {"index": index, "delta": delta, "finish_reason": _chat_finish(raw, delta, bool(state.tool_ids))}
-        for index, delta, raw in _fmt.gemini_stream_choices(obj, state)
+        for index, delta, raw in _w_gemini.stream_choices(obj, state)
     ]
     return state.emit_choices(choices, _chat_usage(obj))
 
@@ -445,7 +445,7 @@ def _embeddings_build_request(
         p.pop('encoding_format', None)
         # specs/gemini.yaml:102 params.user
         p.pop('user', None)
-        _fmt.gemini_embeddings_request(body, inputs, model)
+        _w_gemini.embeddings_request(body, inputs, model)
     except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
         problem = exc
     if problem is not None:  # raised outside the handler: the error carries no context
@@ -475,7 +475,7 @@ _EMBEDDINGS_USAGE: tuple[tuple[str, tuple[str, ...]], ...] = ()
 def _embeddings_result(data: dict[str, Any], model: str = "") -> EmbeddingResponse:
     out: dict[str, Any] = {
         "object": "list",
-        "data": _fmt.gemini_embeddings_data(data),
+        "data": _w_gemini.embeddings_data(data),
         "model": _rt.str_at(data, ('model',)) or model,
     }
     usage = data.get("usage")  # checked with the rest of the result

@@ -11,15 +11,15 @@ from typing import Any, Literal, overload
 
 import httpx
 
-from specgen.runtime import core as _rt
-from specgen.runtime import errors as _err
-from specgen.runtime import formats as _fmt
-from specgen.runtime import transforms as _tf
-from specgen.runtime.http import AsyncClient as _AsyncClient
-from specgen.runtime.http import Client as _Client
-from specgen.runtime.modes import ChatMode
-from specgen.runtime.streams import SSEDecoder
-from specgen.runtime.types import ChatCompletion, ChatCompletionChunk
+import specgen_runtime.core as _rt
+import specgen_runtime.errors as _err
+import specgen_runtime.transforms as _tf
+import specgen_runtime.wires.openai as _w_openai
+from specgen_runtime.http import AsyncClient as _AsyncClient
+from specgen_runtime.http import Client as _Client
+from specgen_runtime.modes import ChatMode
+from specgen_runtime.streams import SSEDecoder
+from specgen_runtime.types import ChatCompletion, ChatCompletionChunk
 
 __all__ = [
     "MODELS",
@@ -202,7 +202,7 @@ def _chat_build_request(
     try:
         # specs/groq.yaml:11 messages_transform
         messages = _tf.strip_message_names(messages)
-        _fmt.openai_chat_request(body, messages)
+        _w_openai.chat_request(body, messages)
     except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
         problem = exc
     if problem is not None:  # raised outside the handler: the error carries no context
@@ -360,7 +360,7 @@ def _chat_build_request(
     # specs/groq.yaml:25 stream (sse)
     if stream:
         _rt.set_path(body, ('stream',), True)
-    _fmt.openai_chat_finalize(body)
+    _w_openai.chat_finalize(body)
     _rt.add_body(body, extra_body, PROVIDER, model)
     headers = _headers(api_key, query)
     _rt.add_headers(headers, extra_headers, PROVIDER, model)
@@ -395,7 +395,7 @@ def _chat_usage(obj: Any) -> dict[str, Any] | None:
 
 def _chat_completion(data: dict[str, Any], model: str = "") -> ChatCompletion:
     choices: list[dict[str, Any]] = []
-    for source, message, index in _fmt.openai_chat_choices(data):
+    for source, message, index in _w_openai.chat_choices(data):
         choices.append(
             {
                 "index": index,

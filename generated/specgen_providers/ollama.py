@@ -11,15 +11,15 @@ from typing import Any, Literal, overload
 
 import httpx
 
-from specgen.runtime import core as _rt
-from specgen.runtime import errors as _err
-from specgen.runtime import formats as _fmt
-from specgen.runtime import transforms as _tf
-from specgen.runtime.http import AsyncClient as _AsyncClient
-from specgen.runtime.http import Client as _Client
-from specgen.runtime.modes import ChatMode, EmbeddingsMode
-from specgen.runtime.streams import NDJSONDecoder
-from specgen.runtime.types import ChatCompletion, ChatCompletionChunk, EmbeddingResponse
+import specgen_runtime.core as _rt
+import specgen_runtime.errors as _err
+import specgen_runtime.transforms as _tf
+import specgen_runtime.wires.ollama as _w_ollama
+from specgen_runtime.http import AsyncClient as _AsyncClient
+from specgen_runtime.http import Client as _Client
+from specgen_runtime.modes import ChatMode, EmbeddingsMode
+from specgen_runtime.streams import NDJSONDecoder
+from specgen_runtime.types import ChatCompletion, ChatCompletionChunk, EmbeddingResponse
 
 __all__ = [
     "MODELS",
@@ -152,7 +152,7 @@ def _chat_build_request(
     body['model'] = model
     problem: Exception | None = None
     try:
-        _fmt.ollama_chat_request(body, messages)
+        _w_ollama.chat_request(body, messages)
     except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
         problem = exc
     if problem is not None:  # raised outside the handler: the error carries no context
@@ -203,7 +203,7 @@ def _chat_build_request(
         # specs/ollama.yaml:29 params.response_format
         v = p.pop('response_format', None)
         if v is not None:
-            v = _rt.transform(_tf.response_format_to_ollama, v, PROVIDER, model, 'response_format')
+            v = _rt.transform(_w_ollama.response_format_to_ollama, v, PROVIDER, model, 'response_format')
             if v is not _rt.MISSING:
                 body['format'] = v
         # specs/ollama.yaml:30 params.tools
@@ -213,7 +213,7 @@ def _chat_build_request(
         # specs/ollama.yaml:31 params.reasoning_effort
         v = p.pop('reasoning_effort', None)
         if v is not None:
-            v = _rt.transform(_tf.reasoning_effort_to_ollama_think, v, PROVIDER, model, 'reasoning_effort')
+            v = _rt.transform(_w_ollama.reasoning_effort_to_ollama_think, v, PROVIDER, model, 'reasoning_effort')
             if v is not _rt.MISSING:
                 _rt.set_path(body, ('think',), v, merge=True)
         # specs/ollama.yaml:32 params.think
@@ -252,7 +252,7 @@ def _chat_build_request(
             raise _rt.refuse(PROVIDER, model, name)
     # specs/ollama.yaml:51 stream (ndjson)
     _rt.set_path(body, ('stream',), stream)
-    _fmt.ollama_chat_finalize(body)
+    _w_ollama.chat_finalize(body)
     _rt.add_body(body, extra_body, PROVIDER, model)
     headers = _headers(api_key, query)
     _rt.add_headers(headers, extra_headers, PROVIDER, model)
@@ -286,7 +286,7 @@ def _chat_usage(obj: Any) -> dict[str, Any] | None:
 
 def _chat_completion(data: dict[str, Any], model: str = "") -> ChatCompletion:
     choices: list[dict[str, Any]] = []
-    for source, message, index in _fmt.ollama_chat_choices(data):
+    for source, message, index in _w_ollama.chat_choices(data):
         choices.append(
             {
                 "index": index,
@@ -329,7 +329,7 @@ def _chat_event(state: _rt.StreamState, event: str, data: str) -> ChatCompletion
     # specs/ollama.yaml:51 stream.format: ollama
     choices = [
         {"index": index, "delta": delta, "finish_reason": _chat_finish(raw, delta, bool(state.tool_ids))}
-        for index, delta, raw in _fmt.ollama_stream_choices(obj, state)
+        for index, delta, raw in _w_ollama.stream_choices(obj, state)
     ]
     return state.emit_choices(choices, _chat_usage(obj))
 
@@ -396,7 +396,7 @@ def _embeddings_build_request(
         p.pop('encoding_format', None)
         # specs/ollama.yaml:66 params.user
         p.pop('user', None)
-        _fmt.ollama_embeddings_request(body, inputs, model)
+        _w_ollama.embeddings_request(body, inputs, model)
     except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
         problem = exc
     if problem is not None:  # raised outside the handler: the error carries no context
@@ -427,7 +427,7 @@ _EMBEDDINGS_USAGE: tuple[tuple[str, tuple[str, ...]], ...] = (('prompt_tokens', 
 def _embeddings_result(data: dict[str, Any], model: str = "") -> EmbeddingResponse:
     out: dict[str, Any] = {
         "object": "list",
-        "data": _fmt.ollama_embeddings_data(data),
+        "data": _w_ollama.embeddings_data(data),
         "model": _rt.str_at(data, ('model',)) or model,
     }
     # specs/ollama.yaml:67 response.usage

@@ -4,7 +4,7 @@ Folders say what lives in them:
 
 - ``specgen.spec``    the ProviderSpec language: JSON Schema, loader, semantic checks
 - ``specgen.build``   the compiler that renders specs into Python adapter modules
-- ``specgen.runtime`` what generated adapters import (never imports the build side)
+- ``specgen_runtime`` what generated adapters import (never imports the build side)
 - ``specgen.conform`` the conformance runner
 """
 

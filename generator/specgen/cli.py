@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from specgen.resources import builtin_specs_dir, schema_path
-from specgen.spec.errors import SpecErrors
+from specgen.spec.errors import SpecErrors, github_annotation
 
-EXIT_OK, EXIT_STALE, EXIT_SPEC = 0, 1, 2
+#: 0 ok; 1 a committed output is stale (build --check, audit --check, conform --oracle --check);
+#: 2 an input is unusable (an invalid spec or transcripts file, a missing extra, a bad command line);
+#: 3 a conformance check failed
+EXIT_OK, EXIT_STALE, EXIT_SPEC, EXIT_CONFORM = 0, 1, 2, 3
+ERROR_FORMATS = ("text", "github")
 
 
 def _default_specs() -> Path:
@@ -21,12 +27,93 @@ def _default_out() -> Path:
     return Path("generated") / "specgen_providers"
 
 
-def _report(errors: SpecErrors) -> int:
+def _relative(path: Path) -> str | None:
+    """``path`` relative to the working directory (what GitHub annotations want), if it lies below it."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except (ValueError, OSError):
+        return None
+
+
+def _file_for(specs_dir: Path) -> Callable[[str], str]:
+    """Maps how errors name a file (``specs/x.yaml``: its folder's name and its own) to its path
+    from the working directory: in ``specs_dir``, else among the built-in specs."""
+
+    def file_for(display: str) -> str:
+        head, _, rest = display.partition("/")
+        candidates = [specs_dir / rest] if rest and head == specs_dir.name else []
+        if rest:
+            candidates.append(builtin_specs_dir() / rest)
+        for path in candidates:
+            if path.is_file():
+                return _relative(path) or display
+        return display
+
+    return file_for
+
+
+def _report(errors: SpecErrors, error_format: str = "text", specs_dir: Path | None = None, *, writes: bool = True) -> int:
+    file_for = _file_for(specs_dir or _default_specs())
     for err in errors.errors:
-        print(str(err), file=sys.stderr)
+        if error_format == "github":
+            loc = err.location
+            print(github_annotation(err.message, file=file_for(loc.file), line=loc.line, col=loc.column))
+        else:
+            print(str(err), file=sys.stderr)
     n = len(errors.errors)
-    print(f"specgen: {n} error{'s' if n != 1 else ''}; nothing was written", file=sys.stderr)
+    tail = "; nothing was written" if writes else ""
+    print(f"specgen: {n} error{'s' if n != 1 else ''}{tail}", file=sys.stderr)
     return EXIT_SPEC
+
+
+_FILE_MESSAGE = re.compile(r"^(\S+\.ya?ml): (.*)$", re.S)
+
+
+def _report_file_error(message: str, error_format: str, specs_dir: Path) -> int:
+    """A transcripts or verdicts file that cannot be used (its message starts with the file)."""
+    m = _FILE_MESSAGE.match(message)
+    if error_format == "github":
+        if m:
+            print(github_annotation(m.group(2), file=_file_for(specs_dir)(m.group(1))))
+        else:
+            print(github_annotation(message))
+    print(f"specgen: {message}", file=sys.stderr)
+    return EXIT_SPEC
+
+
+_DIFF_FROM = re.compile(r"^--- (?P<name>.+) \(on disk\)$")
+_DIFF_GONE = re.compile(r"^--- (?P<name>.+) has no spec any more$")
+_HUNK = re.compile(r"^@@ -(?P<line>\d+)")
+
+
+def _stale_files(diff: str, out: Path) -> list[tuple[Path, int | None, str]]:
+    """The files ``build --check`` found stale, each with the first line that differs, from its diff."""
+    found: list[tuple[Path, int | None, str]] = []
+    lines = diff.splitlines()
+    for i, text in enumerate(lines):
+        gone = _DIFF_GONE.match(text)
+        if gone:
+            name = gone["name"].partition("/")[2]
+            found.append((out / name, None, "has no spec any more; `specgen build` removes it"))
+            continue
+        m = _DIFF_FROM.match(text)
+        if not m:
+            continue
+        name = m["name"].partition("/")[2]
+        line: int | None = None
+        for j in range(i + 1, len(lines)):
+            hunk = _HUNK.match(lines[j])
+            if hunk:
+                line = int(hunk["line"])
+                for body in lines[j + 1 :]:
+                    if not body.startswith(" "):
+                        break
+                    line += 1
+                break
+            if _DIFF_FROM.match(lines[j]):
+                break
+        found.append((out / name, max(line or 1, 1), "is stale or was edited by hand; run `specgen build`"))
+    return found
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -39,7 +126,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     try:
         specs = load_specs(specs_dir, files=files)
     except SpecErrors as errors:
-        return _report(errors)
+        return _report(errors, args.error_format, specs_dir, writes=False)
     print(f"ok: {len(specs)} spec{'s' if len(specs) != 1 else ''} valid")
     return EXIT_OK
 
@@ -68,10 +155,14 @@ def cmd_build(args: argparse.Namespace) -> int:
             force=args.force,
         )
     except SpecErrors as errors:
-        return _report(errors)
+        return _report(errors, args.error_format, specs_dir)
     if args.check:
         if result.stale:
             sys.stdout.write(result.stale_diff)
+            if args.error_format == "github":
+                for path, line, what in _stale_files(result.stale_diff, out):
+                    shown = _relative(path) or path.as_posix()
+                    print(github_annotation(f"{shown} {what}", file=shown, line=line))
             print(f"specgen: {out} is stale or was edited by hand; run `specgen build`", file=sys.stderr)
             return EXIT_STALE
         print(f"ok: {out} matches the specs")
@@ -102,10 +193,9 @@ def cmd_oracle(args: argparse.Namespace) -> int:
         print(f"specgen: {exc}", file=sys.stderr)
         return EXIT_SPEC
     except SpecErrors as errors:
-        return _report(errors)
+        return _report(errors, args.error_format, specs_dir)
     except (TranscriptError, VerdictError) as exc:
-        print(f"specgen: {exc}", file=sys.stderr)
-        return EXIT_SPEC
+        return _report_file_error(str(exc), args.error_format, specs_dir)
     summary(result, verdicts, sys.stdout)
     text = dumps(result.to_dict())
     if args.check:
@@ -137,14 +227,13 @@ def cmd_conform(args: argparse.Namespace) -> int:
     try:
         report = conform(specs_dir, args.names or None, mode=args.mode)
     except SpecErrors as errors:
-        return _report(errors)
+        return _report(errors, args.error_format, specs_dir)
     except TranscriptError as exc:
-        print(f"specgen: {exc}", file=sys.stderr)
-        return EXIT_SPEC
-    summary(report, sys.stdout, verbose=args.verbose)
+        return _report_file_error(str(exc), args.error_format, specs_dir)
+    summary(report, sys.stdout, verbose=args.verbose, error_format=args.error_format, file_for=_file_for(specs_dir))
     if args.json:
         write_json(report, Path(args.json))
-    return EXIT_STALE if report.failed else EXIT_OK
+    return EXIT_CONFORM if report.failed else EXIT_OK
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
@@ -176,7 +265,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
         specs = load_specs(specs_dir)
         report = conform(specs_dir)
     except SpecErrors as errors:
-        return _report(errors)
+        return _report(errors, specs_dir=specs_dir)
     except (TranscriptError, VerdictError) as exc:
         print(f"specgen: {exc}", file=sys.stderr)
         return EXIT_SPEC
@@ -197,7 +286,60 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    print(schema_path().read_text(encoding="utf-8"), end="")
+    text = schema_path().read_text(encoding="utf-8")
+    if not args.write:
+        print(text, end="")
+        return EXIT_OK
+    from specgen.scaffold import SCHEMA_FILE
+
+    target = Path(args.write)
+    if target.is_dir():
+        target = target / SCHEMA_FILE
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if not target.is_file() or target.read_text(encoding="utf-8") != text:
+            target.write_text(text, encoding="utf-8", newline="\n")
+    except OSError as exc:
+        print(f"specgen: cannot write {target}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_SPEC
+    print(f"wrote {target}")
+    return EXIT_OK
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    from specgen.scaffold import ScaffoldError, check_name, load_parent, scaffold, schema_ref
+
+    specs_dir = Path(args.specs) if args.specs else Path("specs")
+    try:
+        check_name(args.name)
+        try:
+            parent = load_parent(args.extends, args.name, specs_dir) if args.extends else None
+        except SpecErrors as errors:
+            return _report(errors, specs_dir=specs_dir)
+        written = scaffold(args.name, specs_dir, parent)
+    except ScaffoldError as exc:
+        print(f"specgen: {exc}", file=sys.stderr)
+        return EXIT_SPEC
+    for path in written:
+        print(f"wrote {path}")
+    schema, found = schema_ref(specs_dir)
+    if not found:
+        print(f"note: its $schema is {schema} beside it; `specgen schema --write {specs_dir / schema}` puts the schema there for editors")
+    print(f"next: fill in the TODOs; `specgen validate {written[0]}`; record fixtures; `specgen conform {args.name}`; `specgen build`")
+    return EXIT_OK
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from specgen.explain import explain
+    from specgen.spec.resolve import load_specs
+
+    specs_dir = Path(args.specs) if args.specs else _default_specs()
+    try:
+        (spec,) = load_specs(specs_dir, only=[args.provider])
+    except SpecErrors as errors:
+        return _report(errors, specs_dir=specs_dir, writes=False)
+    for line in explain(spec, specs_dir, args.param):
+        print(line)
     return EXIT_OK
 
 
@@ -219,48 +361,188 @@ def cmd_reference(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+SPECS_HELP = "specs folder (default: ./specs, else the built-in specs)"
+FORMAT_HELP = "text (default): errors as file:line:column; github: each spec error, stale file or conformance failure as a GitHub Actions annotation (::error file=…,line=…::…) on stdout"
+
+EXIT_CODES = """\
+exit codes (every command):
+  0  ok
+  1  a committed output is stale: build --check, audit --check, conform --oracle litellm --check
+  2  an input is unusable: an invalid spec or transcripts file, a missing extra, a bad command line
+  3  conform: a conformance check failed
+"""
+
+HELP: dict[str, tuple[str, str, str]] = {
+    # command: (description, reads / writes, exit codes)
+    "new": (
+        "Scaffold a new provider: a spec that validates as written and the skeletons of its transcripts\n"
+        "and sources, each with TODOs to fill in from the provider's docs.",
+        "reads:   --extends PARENT's spec (in --specs, else among the built-in specs)\n"
+        "writes:  <specs>/NAME.yaml, <specs>/fixtures/NAME/chat/transcripts.yaml, <specs>/fixtures/NAME/SOURCES.md;\n"
+        "         with --extends, fixtures/NAME/MODE/transcripts.yaml for another mode whose inherited\n"
+        "         requests name models under the parent's prefix (removed there); none when any exists",
+        "exit codes:\n"
+        "  0  written\n"
+        "  2  refused: NAME is not ^[a-z][a-z0-9_]*$ (or is a Python keyword), a file exists,\n"
+        "     PARENT is not found or is invalid; nothing was written",
+    ),
+    "validate": (
+        "Check specs: the ProviderSpec JSON Schema, then the semantic checks (unknown transform, format or\n"
+        "error class, a target written twice, a path variable with no source, an extends cycle, typos).",
+        "reads:   FILE... (default: every *.yaml in --specs) and the specs they extend\n"
+        "writes:  nothing; each error names file:line:column (see --error-format)",
+        "exit codes:\n"
+        "  0  every spec is valid\n"
+        "  2  a spec is invalid",
+    ),
+    "build": (
+        "Render each spec into a typed adapter module. Atomic (on any error nothing under --out changes),\n"
+        "deterministic and incremental (unchanged inputs are not re-rendered).",
+        "reads:   the specs in --specs and those they extend, the templates (--templates over the built-in\n"
+        "         ones), <out>/.specgen-manifest.json\n"
+        "writes:  <out>/NAME.py per spec, <out>/__init__.py, py.typed, .specgen-manifest.json; removes the\n"
+        "         module of a spec that is gone. --check writes nothing: a unified diff on stdout",
+        "exit codes:\n"
+        "  0  built (--check: the output matches the specs)\n"
+        "  1  --check: the output is stale or was edited by hand\n"
+        "  2  a spec is invalid; nothing was written",
+    ),
+    "conform": (
+        "Check every declaration of the specs against a loopback fake of each provider (real HTTP on\n"
+        "127.0.0.1), driving the generated Client and AsyncClient: self-checks and recorded transcripts.\n"
+        "With --oracle litellm: the differential oracle against LiteLLM instead (needs specgen[reference]).",
+        "reads:   the specs (NAME..., default all) and those they extend, fixtures/NAME/MODE/ beside each\n"
+        "         (transcripts.yaml and the wire files); --oracle: also <out>/oracle_verdicts.yaml\n"
+        "writes:  --json PATH only (the adapters are built into a temporary folder, removed after);\n"
+        "         --oracle: <out>/oracle.json (nothing with --check, NAME or --mode)",
+        "exit codes:\n"
+        "  0  no check failed (unverified is not a failure); --oracle: ran (--check: oracle.json is current)\n"
+        "  1  --oracle --check: <out>/oracle.json differs from this run\n"
+        "  2  a spec, transcripts.yaml or the verdicts file is invalid; --oracle: LiteLLM is not installed\n"
+        "  3  a conformance check failed (each failure names the spec line it checks)",
+    ),
+    "explain": (
+        "Say, per mode, where each OpenAI param goes: its target path (or query parameter), transform,\n"
+        "default, range or enum, alias, unsupported: drop | refuse, the model rules touching it, and the\n"
+        "spec line it comes from (a declaration inherited through extends names the file that made it).\n"
+        "With PARAM, that param alone, and what the mode's unsupported: policy does with it when it is\n"
+        "not declared.",
+        "reads:   PROVIDER's spec in --specs and the specs it extends, resolved as the build resolves it\n"
+        "writes:  nothing",
+        "exit codes:\n"
+        "  0  explained (an undeclared PARAM too)\n"
+        "  2  no such spec, or it is invalid",
+    ),
+    "audit": (
+        "Write the LiteLLM parity checklist: specs x conformance x the LiteLLM reference snapshot x the\n"
+        "differential oracle's differences and their verdicts.",
+        "reads:   the specs and their fixtures (it runs conform), <out>/litellm_reference.json (or\n"
+        "         --reference), <out>/oracle.json, <out>/oracle_verdicts.yaml\n"
+        "writes:  <out>/LITELLM_PROVIDER_CHECKLIST.md and <out>/parity.json; --check writes nothing",
+        "exit codes:\n"
+        "  0  written (--check: the committed checklist is current)\n"
+        "  1  --check: the checklist is stale\n"
+        "  2  a spec, transcripts or verdicts file, the reference or oracle.json cannot be read",
+    ),
+    "schema": (
+        "The ProviderSpec JSON Schema, for editors (# yaml-language-server: $schema=...) and other tools.",
+        "reads:   the schema shipped with specgen\n"
+        "writes:  stdout; with --write PATH that file (PATH a folder: PATH/providerspec.schema.json)",
+        "exit codes:\n"
+        "  0  printed or written\n"
+        "  2  PATH cannot be written",
+    ),
+    "reference": (
+        "sync: snapshot what the installed LiteLLM supports (providers, endpoints, params per mode),\n"
+        "offline (every socket connect and DNS lookup is blocked). Needs specgen[reference].",
+        "reads:   the installed litellm package\n"
+        "writes:  --out (default: checklist/litellm_reference.json)",
+        "exit codes:\n"
+        "  0  written\n"
+        "  2  LiteLLM is not installed",
+    ),
+}
+
+
+def _sub(sub: argparse._SubParsersAction[argparse.ArgumentParser], name: str, summary: str) -> argparse.ArgumentParser:
+    description, files, codes = HELP[name]
+    return sub.add_parser(
+        name,
+        help=summary,
+        description=description,
+        epilog=f"{files}\n\n{codes}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
+def _error_format(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--error-format", choices=ERROR_FORMATS, default="text", help=FORMAT_HELP)
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="specgen", description="Compile ProviderSpec YAML into LLM provider adapters.")
+    parser = argparse.ArgumentParser(
+        prog="specgen",
+        description="Compile ProviderSpec YAML into LLM provider adapters. `specgen COMMAND --help` says\n"
+        "what each command reads, what it writes and its exit codes.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("validate", help="check specs (schema + semantic checks)")
+    p = _sub(sub, "new", "scaffold a provider: its spec, transcripts and sources skeletons")
+    p.add_argument("name", metavar="NAME", help="the provider's name: ^[a-z][a-z0-9_]*$, also its module's")
+    p.add_argument("--extends", metavar="PARENT", help="start from this spec (extends: PARENT, a few lines) instead of a full skeleton")
+    p.add_argument("--specs", help="specs folder to write into (default: ./specs)")
+    p.set_defaults(func=cmd_new)
+
+    p = _sub(sub, "validate", "check specs (schema + semantic checks)")
     p.add_argument("files", nargs="*", help="spec files (default: every spec in --specs)")
-    p.add_argument("--specs", help="specs folder (default: ./specs, else the built-in specs)")
+    p.add_argument("--specs", help=SPECS_HELP)
+    _error_format(p)
     p.set_defaults(func=cmd_validate)
 
-    p = sub.add_parser("build", help="render specs into adapter modules")
-    p.add_argument("--specs", help="specs folder (default: ./specs, else the built-in specs)")
+    p = _sub(sub, "build", "render specs into adapter modules")
+    p.add_argument("--specs", help=SPECS_HELP)
     p.add_argument("--out", help="output package folder (default: generated/specgen_providers)")
     p.add_argument("--only", nargs="+", metavar="NAME", help="build only these providers")
     p.add_argument("--check", action="store_true", help="write nothing; exit 1 with a diff if the output is stale")
     p.add_argument("--templates", help="a folder of templates overriding the built-in ones, one file at a time")
     p.add_argument("--force", action="store_true", help="re-render even unchanged inputs")
+    _error_format(p)
     p.set_defaults(func=cmd_build)
 
-    p = sub.add_parser("conform", help="check every declaration against a loopback fake of the provider")
+    p = _sub(sub, "conform", "check every declaration against a loopback fake of the provider")
     p.add_argument("names", nargs="*", metavar="NAME", help="providers to check (default: all)")
-    p.add_argument("--specs", help="specs folder (default: ./specs, else the built-in specs)")
+    p.add_argument("--specs", help=SPECS_HELP)
     p.add_argument("--mode", help="check only this mode (chat, embeddings, ...)")
     p.add_argument("--json", metavar="PATH", help="also write one record per check to PATH")
     p.add_argument("-v", "--verbose", action="store_true", help="list unverified declarations too")
+    _error_format(p)
     p.add_argument("--oracle", choices=["litellm"], help="instead: the differential oracle against LiteLLM (needs specgen[reference]); writes <out>/oracle.json")
     p.add_argument("--examples", type=int, default=25, help="oracle: generated requests per provider and mode (default: 25)")
     p.add_argument("--out", default="checklist", help="oracle: the checklist folder (default: checklist)")
     p.add_argument("--check", action="store_true", help="oracle: write nothing; exit 1 if <out>/oracle.json differs from this run")
     p.set_defaults(func=cmd_conform)
 
-    p = sub.add_parser("audit", help="write the LiteLLM parity checklist (specs × conformance × LiteLLM reference)")
-    p.add_argument("--specs", help="specs folder (default: ./specs, else the built-in specs)")
+    p = _sub(sub, "explain", "where each OpenAI param goes, with the spec line it comes from")
+    p.add_argument("provider", metavar="PROVIDER", help="the spec's name")
+    p.add_argument("param", metavar="PARAM", nargs="?", help="one OpenAI param (default: every declared one)")
+    p.add_argument("--specs", help=SPECS_HELP)
+    p.set_defaults(func=cmd_explain)
+
+    p = _sub(sub, "audit", "write the LiteLLM parity checklist (specs × conformance × LiteLLM reference)")
+    p.add_argument("--specs", help=SPECS_HELP)
     p.add_argument("--out", default="checklist", help="checklist folder (default: checklist)")
     p.add_argument("--reference", help="LiteLLM reference snapshot (default: <out>/litellm_reference.json)")
     p.add_argument("--json", action="store_true", help="also print parity.json to stdout")
     p.add_argument("--check", action="store_true", help="write nothing; exit 1 if the committed checklist is stale")
     p.set_defaults(func=cmd_audit)
 
-    p = sub.add_parser("schema", help="print the ProviderSpec JSON Schema")
+    p = _sub(sub, "schema", "print (or --write) the ProviderSpec JSON Schema")
+    p.add_argument("--write", metavar="PATH", help="write the schema to PATH instead of printing it")
     p.set_defaults(func=cmd_schema)
 
-    p = sub.add_parser("reference", help="the LiteLLM reference snapshot (needs specgen[reference])")
+    p = _sub(sub, "reference", "the LiteLLM reference snapshot (needs specgen[reference])")
     p.add_argument("action", choices=["sync"], help="sync: write the snapshot from the installed litellm, offline")
     p.add_argument("--out", help="output file (default: checklist/litellm_reference.json)")
     p.set_defaults(func=cmd_reference)

@@ -12,7 +12,7 @@ from pathlib import Path
 import jinja2
 
 from specgen.build.ir import build_ir
-from specgen.build.literals import LiteralError, comment, ident, lit
+from specgen.build.literals import LiteralError, comment, dotted, ident, lit
 from specgen.build.manifest import (
     HEADER_PREFIX,
     MANIFEST,
@@ -49,6 +49,7 @@ def make_env(extra_templates: Path | None = None) -> jinja2.Environment:
     )
     env.filters["lit"] = lit
     env.filters["ident"] = ident
+    env.filters["dotted"] = dotted
     env.filters["comment"] = comment
     env.filters["block"] = _block
     env.filters["casefold"] = lambda v: str(v).casefold()

@@ -12,6 +12,7 @@ from typing import Any
 
 from specgen.spec.loader import Node
 from specgen.spec.resolve import ResolvedSpec, ll
+from specgen_runtime import wires
 
 TEMPLATE_PART = re.compile(r"\{([a-z][a-z0-9_]*)\}")
 
@@ -30,12 +31,17 @@ class ParamIR:
     to: Path = ()
     location: str = "body"  # body | query
     transform: str | None = None
+    transform_ref: str | None = None  # "<module alias>.<function>" in generated code
     has_default: bool = False
     default: Any = None
     required: bool = False
     range: tuple[Any, Any] | None = None
     enum: list[Any] | None = None
     merge: bool = False
+    #: value map of a plain value: ((openai value, provider value), ...)
+    values: list[tuple[Any, Any]] = field(default_factory=list)
+    #: value maps of fields inside an object value: ((field path, ((openai, provider), ...)), ...)
+    field_values: list[tuple[Path, list[tuple[Any, Any]]]] = field(default_factory=list)
 
 
 @dataclass
@@ -106,6 +112,7 @@ class StreamIR:
     unknown: str
     terminated: bool
     passthrough: bool
+    wire: str | None = None  # module alias of the stream format's wire
     #: (OpenAI param path, values): a stream=True call matching one is sent unstreamed and replayed
     emulate_when: list[tuple[Path, list[Any]]] = field(default_factory=list)
 
@@ -122,6 +129,9 @@ class ModeIR:
     model_field: Path
     unsupported: str
     messages_transform: str | None
+    messages_transform_ref: str | None
+    wire: str  # the module alias of the mode's wire in generated code (_w_anthropic)
+    passthrough_response: bool  # the wire's responses are OpenAI's already
     aliases: list[tuple[str, str, str]]
     params: list[ParamIR]
     rules: list[RuleIR]
@@ -184,7 +194,8 @@ class ProviderIR:
     patterns: list[tuple[str, list[str]]]
     wire_types: str = ""
     decoders: list[str] = field(default_factory=list)
-    uses_transforms: bool = False
+    #: (dotted module, alias) of every wire and transform module the adapter calls
+    imports: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def prefixed_ids(self) -> list[str]:
@@ -273,8 +284,9 @@ def build_ir(spec: ResolvedSpec) -> ProviderIR:
         )
 
     modes: list[ModeIR] = []
+    imports: dict[str, str] = {}  # module → its alias in generated code
     for mode_name, mode in (d.get("modes") or {}).items():
-        modes.append(_mode_ir(mode_name, mode, d["modes"], pattern_var))
+        modes.append(_mode_ir(mode_name, mode, d["modes"], pattern_var, imports))
 
     models = []
     for m in (d.get("models") or {}).get("known") or ():
@@ -310,7 +322,7 @@ def build_ir(spec: ResolvedSpec) -> ProviderIR:
         patterns=patterns,
     )
     ir.decoders = sorted({m.stream.decoder for m in modes if m.stream})
-    ir.uses_transforms = any(prm.transform for m in modes for prm in m.params) or any(m.messages_transform for m in modes)
+    ir.imports = sorted(imports.items())
     names = {m.name for m in modes}
     ir.mode_classes = [c for c, n in (("ChatMode", "chat"), ("EmbeddingsMode", "embeddings")) if n in names]
     ir.result_types = sorted(
@@ -320,7 +332,28 @@ def build_ir(spec: ResolvedSpec) -> ProviderIR:
     return ir
 
 
-def _mode_ir(name: str, mode: Node, parent: Node, pattern_var: Any) -> ModeIR:
+def module_alias(module: str) -> str:
+    """How generated code names an imported wire or transform module."""
+    if module == "specgen_runtime.transforms":
+        return "_tf"
+    if module.startswith("specgen_runtime.wires."):
+        return "_w_" + module.rsplit(".", 1)[1]
+    return "_p_" + module.replace(".", "_")  # a plug-in's module
+
+
+def _ref(imports: dict[str, str], module: str, attr: str | None = None) -> str:
+    alias = imports.setdefault(module, module_alias(module))
+    return f"{alias}.{attr}" if attr else alias
+
+
+def _transform_ref(name: str | None, imports: dict[str, str]) -> str | None:
+    if not name:
+        return None
+    found = wires.transforms()[name]
+    return _ref(imports, found.module, found.name)
+
+
+def _mode_ir(name: str, mode: Node, parent: Node, pattern_var: Any, imports: dict[str, str]) -> ModeIR:
     endpoint = mode.get("endpoint") or Node(mode.loc)
     path_expr, path_vars = path_expression(str(endpoint["path"]))
     params: list[ParamIR] = []
@@ -343,12 +376,15 @@ def _mode_ir(name: str, mode: Node, parent: Node, pattern_var: Any) -> ModeIR:
                 to=split_path(str(p.get("to", pname))),
                 location=str(p.get("in", "body")),
                 transform=p.get("transform"),
+                transform_ref=_transform_ref(p.get("transform"), imports),
                 has_default="default" in p,
                 default=p.get("default"),
                 required=bool(p.get("required", False)),
                 range=(rng[0], rng[1]) if rng else None,
                 enum=list(p["enum"]) if "enum" in p else None,
                 merge=bool(p.get("merge", False)),
+                values=[(k, v) for k, v in (p.get("values") or {}).items()],
+                field_values=[(split_path(f), [(k, v) for k, v in m.items()]) for f, m in (p.get("field_values") or {}).items()],
             )
         )
     rules = []
@@ -369,8 +405,12 @@ def _mode_ir(name: str, mode: Node, parent: Node, pattern_var: Any) -> ModeIR:
     stream_node = mode.get("stream")
     stream = _stream_ir(stream_node, bool(finish.get("map"))) if stream_node is not None else None
     fmt = str(mode.get("format", "openai"))
-    if stream is not None and stream.format == "openai" and (finish.get("map") or usage):
-        stream.passthrough = False
+    wire = wires.load(fmt)
+    defaults = wire.RESPONSE_DEFAULTS
+    if stream is not None and stream.format is not None:
+        stream.wire = _ref(imports, wires.module_of(stream.format))
+        # chunks pass through (checked) only when the wire's are OpenAI's and nothing is remapped
+        stream.passthrough = wires.load(stream.format).PASSTHROUGH and not (finish.get("map") or usage)
     return ModeIR(
         name=name,
         where=_where(parent, name),
@@ -382,15 +422,18 @@ def _mode_ir(name: str, mode: Node, parent: Node, pattern_var: Any) -> ModeIR:
         model_field=split_path(str(mode.get("model_field", "model"))) if mode.get("model_field", "model") else (),
         unsupported=str(mode.get("unsupported", "refuse")),
         messages_transform=str(mode["messages_transform"]) if mode.get("messages_transform") else None,
+        messages_transform_ref=_transform_ref(mode.get("messages_transform"), imports),
+        wire=_ref(imports, wires.module_of(fmt)),
+        passthrough_response=wire.PASSTHROUGH and not _response_table(response),
         aliases=aliases,
         params=params,
         rules=rules,
         response_where=_where(mode, "response") if "response" in mode else _where(mode),
-        id_path=split_path(response["id"]) if "id" in response else (("id",) if fmt == "openai" else None),
+        id_path=split_path(response["id"]) if "id" in response else _default(defaults, "id"),
         model_path=split_path(response["model"]) if "model" in response else ("model",),
-        created_path=split_path(response["created"]) if "created" in response else (("created",) if fmt == "openai" else None),
+        created_path=split_path(response["created"]) if "created" in response else _default(defaults, "created"),
         finish_where=_where(response, "finish_reason") if "finish_reason" in response else _where(mode),
-        finish_from=split_path(finish["from"]) if "from" in finish else (("finish_reason",) if fmt == "openai" else None),
+        finish_from=split_path(finish["from"]) if "from" in finish else _default(defaults, "finish_reason"),
         finish_map={str(k): str(v) for k, v in (finish.get("map") or {}).items()},
         finish_default=finish.get("default"),
         finish_tool_calls="tool_calls" in finish,
@@ -398,6 +441,15 @@ def _mode_ir(name: str, mode: Node, parent: Node, pattern_var: Any) -> ModeIR:
         usage_declared="usage" in response,
         stream=stream,
     )
+
+
+def _default(defaults: dict[str, str], key: str) -> Path | None:
+    return split_path(defaults[key]) if key in defaults else None
+
+
+def _response_table(response: Node) -> bool:
+    """Whether the spec reads the response's message through its own table (not yet in the language)."""
+    return False
 
 
 _DECODERS = {"sse": "SSEDecoder", "ndjson": "NDJSONDecoder", "json_array": "JSONArrayDecoder"}
@@ -463,5 +515,5 @@ def _stream_ir(s: Node, has_finish_map: bool) -> StreamIR:
         events=events,
         unknown=str(s.get("unknown", "ignore")),
         terminated=terminated,
-        passthrough=fmt == "openai" and not has_finish_map,
+        passthrough=False,  # decided with the mode's response (see _mode_ir)
     )

@@ -47,6 +47,15 @@ def ident(name: str) -> str:
     return name
 
 
+def dotted(name: str) -> str:
+    """A dotted module name (``specgen_runtime.wires.anthropic``), each part a valid identifier."""
+    if not isinstance(name, str) or not name:
+        raise LiteralError(f"not a module name: {name!r}")
+    for part in name.split("."):
+        ident(part)
+    return name
+
+
 def comment(text: Any) -> str:
     """Printable ASCII on one line: safe after ``#``."""
     return str(text).encode("unicode_escape").decode("ascii").replace('"', "\\x22")

@@ -40,19 +40,29 @@ MANIFEST = ".specgen-manifest.json"
 _PKG = Path(__file__).resolve().parent.parent  # generator/specgen
 # runtime modules whose names the semantic checks accept (formats, transforms, error classes):
 # a spec valid yesterday may not be today when they change
-_RUNTIME_CHECKED = ("errors.py", "formats.py", "transforms.py")
+_RUNTIME_CHECKED = ("errors.py", "transforms.py", "wires/__init__.py", "wires/_common.py", "wires/openai.py", "wires/anthropic.py", "wires/gemini.py", "wires/ollama.py")
+
+
+def _runtime_dir() -> Path:
+    """Where the installed runtime (the ``specgen-providers`` distribution) lives; read, not imported."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("specgen_runtime")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("specgen_runtime is not installed (pip install specgen-providers)")
+    return Path(next(iter(spec.submodule_search_locations)))
 
 
 def generator_fingerprint(extra_templates: Path | None = None) -> str:
     """Hash of everything besides the specs that decides the output (and whether a spec is valid)."""
     h = hashlib.sha256()
     files = sorted((_PKG / "build").glob("*.py")) + sorted((_PKG / "spec").glob("*.py")) + [schema_path()]
-    files += [_PKG / "runtime" / name for name in _RUNTIME_CHECKED]
+    files += [_runtime_dir() / name for name in _RUNTIME_CHECKED]
     files += sorted(templates_dir().glob("*.j2"))
     if extra_templates is not None:
         files += sorted(extra_templates.glob("*.j2"))
     for f in files:
-        h.update(f.name.encode())
+        h.update(f.as_posix().rsplit("/", 2)[-1].encode() if f.parent.name == "wires" else f.name.encode())
         h.update(f.read_bytes())
     return h.hexdigest()
 

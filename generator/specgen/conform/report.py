@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
 from specgen.conform.runner import FAIL, GROUPS, PASS, UNVERIFIED, Report, Result
+from specgen.spec.errors import github_annotation
 
 
 def cell(results: list[Result]) -> str:
@@ -23,7 +25,16 @@ def cell(results: list[Result]) -> str:
     return text
 
 
-def summary(report: Report, out: TextIO, *, verbose: bool = False) -> None:
+def summary(
+    report: Report,
+    out: TextIO,
+    *,
+    verbose: bool = False,
+    error_format: str = "text",
+    file_for: Callable[[str], str] | None = None,
+) -> None:
+    """The table, then one line per failure (with ``error_format="github"``, one GitHub Actions
+    annotation per failure, its file mapped through ``file_for``), then the counts."""
     rows: dict[tuple[str, str], list[Result]] = {}
     for r in report.results:
         rows.setdefault((r.provider, r.mode), []).append(r)
@@ -37,7 +48,7 @@ def summary(report: Report, out: TextIO, *, verbose: bool = False) -> None:
     out.write("\n")
     for r in report.results:
         if r.status == FAIL:
-            out.write(line(r) + "\n")
+            out.write((annotation(r, file_for) if error_format == "github" else line(r)) + "\n")
     shown = [r for r in report.results if r.status == UNVERIFIED]
     if shown and verbose:
         for r in shown:
@@ -53,6 +64,18 @@ def line(r: Result) -> str:
     where = f" ({r.spec})" if r.spec else ""
     detail = f": {r.detail}" if r.detail else ""
     return f"{r.status.upper()} {r.provider} {r.mode} {r.group} {r.check}{where}{detail}"
+
+
+def annotation(r: Result, file_for: Callable[[str], str] | None = None) -> str:
+    """A failure as ``::error file=specs/x.yaml,line=12::…``: the declaration's spec line it comes from."""
+    file, _, number = r.spec.rpartition(":")
+    message = f"{r.provider} {r.mode} {r.group} {r.check}" + (f": {r.detail}" if r.detail else "")
+    line: int | None = int(number) if file and number.isdigit() else None
+    if line is None:
+        file = r.spec if r.spec.endswith((".yaml", ".yml")) else ""  # a transcripts file
+    if not file:
+        return github_annotation(message + (f" ({r.spec})" if r.spec else ""))
+    return github_annotation(message, file=file_for(file) if file_for else file, line=line)
 
 
 def write_json(report: Report, path: Path) -> None:

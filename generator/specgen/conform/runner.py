@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import fnmatch
 import importlib
 import json
@@ -42,16 +43,16 @@ from specgen.conform import match as M
 from specgen.conform.fake import FakeProvider, Received, Reply
 from specgen.conform.samples import example_model, other_model, sample
 from specgen.conform.transcripts import API_KEY, Transcript, load
-from specgen.runtime import errors as E
-from specgen.runtime.streams import JSONArrayDecoder, NDJSONDecoder, SSEDecoder
-from specgen.runtime.transforms import TRANSFORMS
 from specgen.spec.resolve import ResolvedSpec
+from specgen_runtime import errors as E
+from specgen_runtime import wires
+from specgen_runtime.streams import JSONArrayDecoder, NDJSONDecoder, SSEDecoder
 
 PASS, FAIL, UNVERIFIED = "pass", "fail", "unverified"
 GROUPS = ("request", "response", "stream", "errors")
 UNKNOWN_PARAM = "conform_unknown_param"
 NO_EVIDENCE = "no transcript exercises it"
-FORMAT_CHOICE = {"openai": "choices.0.", "gemini": "candidates.0.", "anthropic": "", "ollama": ""}
+_UNSET: Any = object()  # a transcript param's value, when the caller has none to give
 DECODERS: dict[str, Any] = {"sse": SSEDecoder, "ndjson": NDJSONDecoder, "json_array": JSONArrayDecoder}
 CONTENT_TYPES = {"sse": "text/event-stream", "ndjson": "application/x-ndjson", "json_array": "application/json"}
 
@@ -355,6 +356,8 @@ class ModeRun:
                     L.declare(("default", prm.name), "request", f"param {prm.name} default {M.show(prm.default)}", prm.where, needs_evidence=False)
                 if prm.required:
                     L.declare(("required", prm.name), "request", f"param {prm.name} required", prm.where, needs_evidence=False)
+                if prm.values or prm.field_values:
+                    L.declare(("values", prm.name), "request", f"param {prm.name} value map", prm.where, needs_evidence=True)
             else:
                 L.declare(("unsupported", prm.name), "request", f"param {prm.name} unsupported: {prm.kind}", prm.where, needs_evidence=False)
         for name, target, where in m.aliases:
@@ -441,7 +444,7 @@ class ModeRun:
         if got.received is None:
             L.self_check(key, f"{prm.name}={M.show(value)} was refused: {_describe(got.error)}")
         else:
-            expected = TRANSFORMS[prm.transform](value) if prm.transform else value
+            expected = wires.transforms()[prm.transform].function(value) if prm.transform else value
             if prm.location == "query":
                 received = _query1(got.received, ".".join(prm.to))
                 exp_q = str(expected)
@@ -474,15 +477,41 @@ class ModeRun:
             c = self.call({**self._base(), prm.name: "conform-not-in-enum"})
             ok = isinstance(c.error, E.UnsupportedParamsError) and c.received is None
             L.self_check(("enum", prm.name), None if ok else f"{prm.name} outside {prm.enum}: expected UnsupportedParamsError, received {_describe(c.error) if c.error else 'a sent request'}")
+        if prm.values or prm.field_values:
+            self._check_values(prm)
         if prm.has_default:
             c = self.call(self._base())
-            exp = TRANSFORMS[prm.transform](prm.default) if prm.transform else prm.default
+            exp = wires.transforms()[prm.transform].function(prm.default) if prm.transform else prm.default
             diffs = M.diff(exp, M.get(c.body, prm.to), exact=True, where=("body", *prm.to)) if prm.location == "body" else []
             L.self_check(("default", prm.name), _first(diffs))
         if prm.required:
             c = self.call(self._base())
             ok = isinstance(c.error, E.BadRequestError) and c.received is None
             L.self_check(("required", prm.name), None if ok else f"without {prm.name}: expected BadRequestError, received {_describe(c.error) if c.error else 'a sent request'}")
+
+    def _check_values(self, prm: ParamIR) -> None:
+        """Each entry of a value map: the OpenAI value sent arrives as the provider's (transformed)."""
+        cases: list[tuple[Any, Any]] = [(k, v) for k, v in prm.values]
+        base = sample(prm.name, prm.transform, None, None)
+        for path, pairs in prm.field_values:
+            for k, v in pairs:
+                sent, want = copy.deepcopy(base if isinstance(base, dict) else {}), copy.deepcopy(base if isinstance(base, dict) else {})
+                M.set_at(sent, ".".join(path), k)
+                M.set_at(want, ".".join(path), v)
+                cases.append((sent, want))
+        fails = []
+        for sent, want in cases:
+            c = self.call({**self._base(), prm.name: sent})
+            if c.received is None:
+                fails.append(f"{prm.name}={M.show(sent)} was refused: {_describe(c.error)}")
+                continue
+            expected = wires.transforms()[prm.transform].function(want) if prm.transform else want
+            root = _params_root(self.mode)
+            got = _query1(c.received, ".".join(prm.to)) if prm.location == "query" else M.get(c.body, (*root, *prm.to))
+            if prm.location == "query":
+                expected = str(expected)
+            fails += M.diff(expected, got, exact=not prm.merge, where=("body", *root, *prm.to))
+        self.ledger.self_check(("values", prm.name), fails[0] if fails else None)
 
     def _check_unsupported(self, prm: ParamIR) -> None:
         value = prm.enum[0] if prm.enum else sample(prm.name, None, None, None)
@@ -642,12 +671,12 @@ class ModeRun:
             got = type(c.error).__name__ if c.error else None
             failure = None if got == t.raises and c.received is None else f"expected {t.raises} before sending, received {_describe(c.error) if c.error else 'a sent request'}"
             for name in params:
-                self._attribute_param(name, t.name, failure)
+                self._attribute_param(name, t.name, failure, params[name])
             return failure
         if c.received is None:
             failure = f"expected the request to be sent, received {_describe(c.error)}"
             for name in params:
-                self._attribute_param(name, t.name, failure)
+                self._attribute_param(name, t.name, failure, params[name])
             return failure
         rec = c.received
         diffs: list[str] = []
@@ -678,7 +707,7 @@ class ModeRun:
         if "body" in expect or "query" in expect:
             body_failure = _first(body_diffs) or query_fail
             for name in params:
-                self._attribute_param(name, t.name, body_failure if body_failure else None)
+                self._attribute_param(name, t.name, body_failure if body_failure else None, params[name])
         if ir.auth_type == "header" and ir.auth_header and ir.auth_header.lower() in header_fails:
             L.evidence(("auth",), t.name, header_fails[ir.auth_header.lower()])
         elif ir.auth_type == "bearer" and "authorization" in header_fails:
@@ -700,7 +729,7 @@ class ModeRun:
                 L.evidence(("stream_flag",), t.name, _first(M.diff(flag, M.get(c.body, m.stream.flag))))
         return failure
 
-    def _attribute_param(self, name: str, transcript: str, failure: str | None) -> None:
+    def _attribute_param(self, name: str, transcript: str, failure: str | None, value: Any = _UNSET) -> None:
         if name in ("model", "messages", "input", "stream", "extra_body", "extra_headers"):
             return
         alias = next((target for n, target, _w in self.mode.aliases if n == name), None)
@@ -709,6 +738,9 @@ class ModeRun:
             name = alias
         for key in (("param", name), ("unsupported", name)):
             self.ledger.evidence(key, transcript, failure)
+        prm = next((p for p in self.mode.params if p.name == name and (p.values or p.field_values)), None)
+        if prm is not None and value is not _UNSET and _value_mapped(prm, value):
+            self.ledger.evidence(("values", name), transcript, failure)
 
     # -------------------------------------------------------------- responses
 
@@ -718,7 +750,7 @@ class ModeRun:
         base_t = next((t for t in self.by_kind.get("responses", ()) if t.status == 200 and not t.raises and not _expects_tools(t)), None)
         if base_t is None:
             return
-        prefix = FORMAT_CHOICE.get(m.format, "")
+        prefix = wires.load(m.format).CHOICE_PREFIX
         data = json.loads(base_t.body())
         if m.finish_from:
             finish_path = prefix + ".".join(m.finish_from)
@@ -1078,6 +1110,18 @@ def _event_status(obj: Any) -> int | None:
     return nested if isinstance(nested, int) and not isinstance(nested, bool) and 100 <= nested <= 599 else None
 
 
+def _value_mapped(prm: ParamIR, value: Any) -> bool:
+    """Whether a transcript's value for ``prm`` goes through one of its value-map entries."""
+    from specgen_runtime.core import get_path, map_value
+
+    if prm.values and map_value(value, tuple(prm.values)) is not value:
+        return True
+    return any(
+        isinstance(value, dict) and map_value(get_path(value, path), tuple(pairs)) is not get_path(value, path)
+        for path, pairs in prm.field_values
+    )
+
+
 def _query1(received: Received, name: str) -> str | None:
     values = received.query.get(name)
     return values[0] if values else None
@@ -1085,9 +1129,7 @@ def _query1(received: Received, name: str) -> str | None:
 
 def _params_root(mode: ModeIR) -> tuple[str, ...]:
     """Where a format puts mapped params (Gemini batchEmbedContents: inside each request)."""
-    from specgen.runtime.formats import PARAMS_ROOT
-
-    return PARAMS_ROOT.get(f"{mode.format}_{mode.name}", ())
+    return wires.load(mode.format).PARAMS_ROOT.get(mode.name, ())
 
 
 def _row_name(row: ErrorRowIR) -> str:

@@ -10,38 +10,10 @@ import fnmatch
 import re
 from typing import Any
 
-TOOLS = [
-    {
-        "type": "function",
-        "function": {
-            "name": "get_weather",
-            "description": "Current weather in a city",
-            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
-        },
-    }
-]
+from specgen_runtime import wires
+from specgen_runtime.transforms import TOOLS_SAMPLE
 
-BY_TRANSFORM: dict[str, Any] = {
-    "as_list": "END",
-    "as_str": 7,
-    "negate": True,
-    "identity": "conform",
-    "openai_tools_to_anthropic": TOOLS,
-    "openai_tools_to_gemini": TOOLS,
-    "openai_tool_choice_to_anthropic": "required",
-    "openai_tool_choice_to_gemini": "required",
-    "parallel_tool_calls_to_anthropic": False,
-    "reasoning_effort_to_anthropic_thinking": "low",
-    "reasoning_effort_to_gemini_thinking": "low",
-    "reasoning_effort_to_ollama_think": "low",
-    "response_format_to_gemini": {"type": "json_object"},
-    "response_format_to_ollama": {"type": "json_object"},
-    "modalities_to_gemini": ["text", "image"],
-    "response_format_to_anthropic": {
-        "type": "json_schema",
-        "json_schema": {"name": "city", "schema": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"], "additionalProperties": False}},
-    },
-}
+TOOLS = TOOLS_SAMPLE
 
 BY_NAME: dict[str, Any] = {
     "max_tokens": 64,
@@ -87,8 +59,11 @@ def sample(name: str, transform: str | None, rng: tuple[Any, Any] | None, enum: 
         if isinstance(lo, int) and isinstance(hi, int):
             return (lo + hi + 1) // 2
         return round((lo + hi) / 2, 3)
-    if transform and transform in BY_TRANSFORM:
-        return BY_TRANSFORM[transform]
+    if transform:
+        # each transform declares the sample it is checked with, next to itself
+        declared = wires.transforms().get(transform)
+        if declared is not None and declared.sample is not None:
+            return declared.sample
     if name in BY_NAME:
         return BY_NAME[name]
     return f"conform-{name}"

@@ -10,12 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from specgen.resources import schema_path
-from specgen.runtime.errors import ERROR_CLASSES
-from specgen.runtime.formats import FORMATS, STREAM_FORMATS
-from specgen.runtime.transforms import TRANSFORMS
 from specgen.spec.errors import Location, SpecError, SpecErrors
 from specgen.spec.files import display_name, find_base, source_display, spec_files
 from specgen.spec.loader import Node, NodeList, load_yaml, location_of
+from specgen_runtime import wires
+from specgen_runtime.errors import ERROR_CLASSES
 
 __all__ = ["ResolvedSpec", "load_specs", "spec_files"]
 
@@ -31,6 +30,14 @@ class ResolvedSpec:
     display: str  # how errors and generated headers name it: "specs/x.yaml"
     data: Node  # merged and validated
     sources: list[Path]  # this file and every file it extends, child first
+
+
+def did_you_mean(name: str, known: list[str] | tuple[str, ...]) -> str:
+    """`` (did you mean 'x'?)`` for the closest known name, or ``""``."""
+    import difflib
+
+    close = difflib.get_close_matches(str(name), [str(k) for k in known], n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 @lru_cache(maxsize=1)
@@ -260,14 +267,21 @@ def check(data: Any, raw: Any, stem: str) -> list[SpecError]:
     modes: Any = data.get("modes") or {}
     if not modes:
         err(data.loc, "a spec declares at least one mode")
+    # the vocabulary comes from the wire registry (built-in wires and the project's plug-ins)
+    transforms = wires.transforms()
+    wire_names = wires.names()
+    serving = {m: [w for w in wire_names if m in wires.load(w).MODES] for m in ("chat", "embeddings")}
+    streaming = [w for w in wire_names if wires.load(w).STREAMS]
     for mode_name, mode in modes.items():
-        formats = FORMATS.get(mode_name)
+        formats = serving.get(mode_name)
         if not formats:
-            err(modes.where(mode_name), f"mode {mode_name!r} has no runtime support yet (supported: {', '.join(sorted(FORMATS))})")
+            err(modes.where(mode_name), f"mode {mode_name!r} has no runtime support yet (supported: {', '.join(sorted(serving))})")
             continue
         fmt = mode.get("format", "openai")
         if fmt not in formats:
-            err(mode.where_value("format") if "format" in mode else mode.loc, f"unknown {mode_name} format {fmt!r}; known: {', '.join(sorted(formats))}")
+            where = mode.where_value("format") if "format" in mode else mode.loc
+            known = f"wire {fmt!r} does not serve {mode_name}" if fmt in wire_names else f"unknown wire {fmt!r}{did_you_mean(fmt, wire_names)}"
+            err(where, f"{known}; {mode_name} wires: {', '.join(formats)}")
         endpoint = mode.get("endpoint") or {}
         if "path" not in endpoint:
             err(mode.where("endpoint") if "endpoint" in mode else mode.loc, f"mode {mode_name!r} needs endpoint.path")
@@ -278,13 +292,17 @@ def check(data: Any, raw: Any, stem: str) -> list[SpecError]:
         if "messages_transform" in mode:
             if mode_name != "chat":
                 err(mode.where("messages_transform"), "messages_transform applies to the chat mode only")
-            elif mode["messages_transform"] not in TRANSFORMS:
-                err(mode.where_value("messages_transform"), f"unknown transform {mode['messages_transform']!r}; known: {', '.join(sorted(TRANSFORMS))}")
+            elif mode["messages_transform"] not in transforms or not transforms[mode["messages_transform"]].messages:
+                name = mode["messages_transform"]
+                fits = sorted(t for t, d in transforms.items() if d.messages)
+                err(mode.where_value("messages_transform"), f"unknown messages transform {name!r}{did_you_mean(name, fits)}; known: {', '.join(fits)}")
         params: Any = mode.get("params") or {}
         targets: dict[tuple[str, ...], tuple[str, bool]] = {}
         for pname, param in params.items():
-            if "transform" in param and param["transform"] not in TRANSFORMS:
-                err(param.where_value("transform"), f"unknown transform {param['transform']!r}; known: {', '.join(sorted(TRANSFORMS))}")
+            if "transform" in param and (param["transform"] not in transforms or transforms[param["transform"]].messages):
+                name = param["transform"]
+                fits = sorted(t for t, d in transforms.items() if not d.messages)
+                err(param.where_value("transform"), f"unknown transform {name!r}{did_you_mean(name, fits)}; known: {', '.join(fits)}")
             if "alias" in param:
                 target = param["alias"]
                 if target not in params or "alias" in params[target]:
@@ -332,8 +350,9 @@ def check(data: Any, raw: Any, stem: str) -> list[SpecError]:
             has_fmt, has_events = "format" in stream, "events" in stream
             if has_fmt == has_events:
                 err(stream.loc, "a stream declares either format (whole response objects) or events (an event table), not both")
-            if has_fmt and stream["format"] not in STREAM_FORMATS:
-                err(stream.where_value("format"), f"unknown stream format {stream['format']!r}; known: {', '.join(sorted(STREAM_FORMATS))}")
+            if has_fmt and stream["format"] not in streaming:
+                name = stream["format"]
+                err(stream.where_value("format"), f"unknown stream format {name!r}{did_you_mean(name, streaming)}; wires whose streams are whole objects: {', '.join(streaming)}")
             if has_events and "dispatch" not in stream:
                 err(stream.where("events"), "an event table needs dispatch: [field, subfield]")
             if has_events:

@@ -6,6 +6,7 @@ generated module passes in the literals it was rendered with.
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
 import os
@@ -15,7 +16,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, It
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
 
-from specgen.runtime.errors import (
+from specgen_runtime.errors import (
     APIResponseValidationError,
     BadRequestError,
     LLMError,
@@ -24,8 +25,8 @@ from specgen.runtime.errors import (
     register_secret,
     scrub_cut,
 )
-from specgen.runtime.shape import check_chunk, check_completion, check_embeddings, new_id
-from specgen.runtime.types import ChatCompletion, ChatCompletionChunk, EmbeddingResponse
+from specgen_runtime.shape import check_chunk, check_completion, check_embeddings, new_id
+from specgen_runtime.types import ChatCompletion, ChatCompletionChunk, EmbeddingResponse
 
 if TYPE_CHECKING:  # adapters import httpx themselves; the spec checks (formats, via here) need not
     import httpx
@@ -55,6 +56,8 @@ __all__ = [
     "get_path",
     "json_body",
     "make_request",
+    "map_field",
+    "map_value",
     "new_id",
     "path_quote",
     "read_path",
@@ -214,6 +217,39 @@ def transform(fn: Callable[[Any], Any], value: Any, provider: str, model: str, n
     shown = repr(value)
     shown = shown if len(shown) <= 80 else shown[:77] + "..."
     raise refuse(provider, model, name, f"= {shown}: {why}; it is not supported")
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal, and of the same kind (``True`` is not ``1``; a map's keys are written as strings, so
+    ``"1"`` matches ``1``)."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a is b
+    return bool(a == b) or (isinstance(a, int | float) and isinstance(b, str) and str(a) == b)
+
+
+def map_value(value: Any, pairs: tuple[tuple[Any, Any], ...]) -> Any:
+    """A spec's value map (``values: {required: any}``): the provider's value for an OpenAI one;
+    a value the map does not name passes unchanged."""
+    if isinstance(value, dict | list):
+        return value
+    for openai_value, provider_value in pairs:
+        if _same(value, openai_value):
+            return provider_value
+    return value
+
+
+def map_field(value: Any, path: tuple[str, ...], pairs: tuple[tuple[Any, Any], ...]) -> Any:
+    """A value map applied to a field inside an object value (``field_values: {type: {...}}``);
+    the caller's object is copied, never changed."""
+    if not isinstance(value, dict):
+        return value
+    inner = get_path(value, path)
+    mapped = map_value(inner, pairs)
+    if inner is None or mapped is inner:
+        return value
+    out = copy.deepcopy(value)
+    set_path(out, path, mapped)
+    return out
 
 
 def check_range(provider: str, model: str, name: str, value: Any, lo: float | None, hi: float | None) -> None:
@@ -393,7 +429,7 @@ def malformed(provider: str, model: str | None, exc: BaseException, what: str = 
 
 
 def completion(out: dict[str, Any], provider: str, model: str = "") -> ChatCompletion:
-    """The checked ``ChatCompletion`` of an OpenAI dict (see :mod:`specgen.runtime.shape`)."""
+    """The checked ``ChatCompletion`` of an OpenAI dict (see :mod:`specgen_runtime.shape`)."""
     return ChatCompletion(check_completion(out, provider, model))
 
 

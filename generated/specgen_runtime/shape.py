@@ -7,7 +7,7 @@ official ``openai`` types accept:
 
 - a value of the wrong JSON type where OpenAI's types fix one (``choices`` an object, ``index`` a
   string, a ``message`` or ``delta`` that is not an object, ``usage`` a list, token counts that are
-  not integers) raises :class:`~specgen.runtime.errors.APIResponseValidationError` naming the provider;
+  not integers) raises :class:`~specgen_runtime.errors.APIResponseValidationError` naming the provider;
 - what is merely missing is filled the way OpenAI would send it: an ``id`` (``chatcmpl-…``, one per
   stream), ``created``, the message ``role``, ``total_tokens``, a tool call's ``id`` and ``type``;
 - a provider value outside OpenAI's set for an OpenAI field (a ``finish_reason`` the spec does not
@@ -26,7 +26,7 @@ import time
 import uuid
 from typing import Any
 
-from specgen.runtime.errors import APIResponseValidationError
+from specgen_runtime.errors import APIResponseValidationError
 
 __all__ = ["FINISH_REASONS", "SERVICE_TIERS", "check_chunk", "check_completion", "check_embeddings", "new_id"]
 

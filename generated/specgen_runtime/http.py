@@ -8,7 +8,7 @@ A stream stops at its terminator; what is left of the HTTP body (usually just
 the last, empty chunk) is then read, up to :data:`DRAIN_BYTES` (and, async,
 :data:`DRAIN_SECONDS`), so that the connection goes back to the pool.
 
-:class:`AsyncClient` sends through :class:`specgen.runtime.transport.AsyncTransport`
+:class:`AsyncClient` sends through :class:`specgen_runtime.transport.AsyncTransport`
 (an asyncio HTTP/1.1 pool behind the httpx interface) unless it is given its own
 ``http_client``; ``asyncio`` and the transport are imported when one is created.
 """
@@ -27,19 +27,19 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import httpx
 
-from specgen.runtime.core import EMULATED_STREAM, emulated_chunks, register_key
-from specgen.runtime.errors import (
+from specgen_runtime.core import EMULATED_STREAM, emulated_chunks, register_key
+from specgen_runtime.errors import (
     APIConnectionError,
     APIResponseValidationError,
     LLMError,
     Timeout,
     scrub,
 )
-from specgen.runtime.modes import ChatMode, Mode
-from specgen.runtime.types import ChatCompletionChunk
+from specgen_runtime.modes import ChatMode, Mode
+from specgen_runtime.types import ChatCompletionChunk
 
 if TYPE_CHECKING:
-    from specgen.runtime.transport import AsyncTransport
+    from specgen_runtime.transport import AsyncTransport
 
 __all__ = ["AsyncClient", "Client"]
 
@@ -362,7 +362,7 @@ class AsyncClient(_BaseClient):
             if _proxied():
                 http_client = httpx.AsyncClient(timeout=self.timeout, verify=shared_ssl_context())
             else:
-                from specgen.runtime.transport import AsyncTransport
+                from specgen_runtime.transport import AsyncTransport
 
                 self._direct = AsyncTransport()
                 http_client = httpx.AsyncClient(timeout=self.timeout, transport=self._direct)

@@ -8,7 +8,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 import httpx
 
-from specgen.runtime.types import ChatCompletion, ChatCompletionChunk, EmbeddingResponse
+from specgen_runtime.types import ChatCompletion, ChatCompletionChunk, EmbeddingResponse
 
 __all__ = ["BuildRequest", "ChatMode", "EmbeddingsMode", "Mode"]
 

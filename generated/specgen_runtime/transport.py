@@ -2,7 +2,7 @@
 
 :class:`AsyncTransport` is an :class:`httpx.AsyncBaseTransport`: it takes an
 ``httpx.Request`` and returns an ``httpx.Response`` whose body streams in as it
-arrives.  It is what :class:`specgen.runtime.http.AsyncClient` uses by default,
+arrives.  It is what :class:`specgen_runtime.http.AsyncClient` uses by default,
 because httpx's own async pool (httpcore over anyio) costs several times more CPU
 per request than the request itself.  It does only what an API client needs:
 
@@ -198,7 +198,7 @@ class AsyncTransport(httpx.AsyncBaseTransport):
     def _ssl_context(self) -> ssl.SSLContext:
         if self._ssl is None:
             if self._verify is True and self._cert is None and self._trust_env:
-                from specgen.runtime.http import shared_ssl_context
+                from specgen_runtime.http import shared_ssl_context
 
                 self._ssl = shared_ssl_context()  # the default: one per process
             else:

@@ -1,0 +1,116 @@
+"""Named value transforms a spec may apply to a request parameter, and their registry.
+
+A spec names a transform (``transform: as_list``); the generated code calls that function
+directly. A transform takes the OpenAI value and returns the provider's; it raises ``ValueError``
+on a value it cannot convert (the adapter turns that into a ``BadRequestError`` naming the
+provider), :class:`~specgen_runtime.core.UnsupportedValue` for a value the provider has no form for
+(an ``UnsupportedParamsError`` naming the param), and returns ``MISSING`` when the value means
+"send nothing".
+
+Every transform is declared with :func:`transform`, which registers it under its function name
+with the sample value conformance sends through it to check a mapping. The transforms here are
+the wire-neutral ones; a wire's own transforms live in its module (``openai_tools_to_anthropic`` in
+:mod:`specgen_runtime.wires.anthropic`), and a project's in its plug-in module: each is written
+once, next to what it serves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+__all__ = ["TOOLS_SAMPLE", "Transform", "function_tools", "registered", "transform"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class Transform:
+    """A registered transform: where generated code imports it from, and how conformance samples it."""
+
+    name: str
+    module: str  # the importable module that defines it
+    function: Callable[[Any], Any]
+    sample: Any  # an OpenAI-style value conformance sends through it
+    messages: bool  # a messages_transform (takes and returns the whole messages list)
+    doc: str
+
+
+_REGISTRY: dict[str, Transform] = {}
+
+
+def transform(*, sample: Any = None, messages: bool = False) -> Callable[[F], F]:
+    """Declare a transform under its function's name (names are global: a second transform of the
+    same name from another module is an error at import)."""
+
+    def register(fn: F) -> F:
+        known = _REGISTRY.get(fn.__name__)
+        if known is not None and known.module != fn.__module__:
+            raise ValueError(f"transform {fn.__name__!r} is declared in {known.module} and {fn.__module__}")
+        _REGISTRY[fn.__name__] = Transform(
+            fn.__name__, fn.__module__, fn, sample, messages, (fn.__doc__ or "").strip().split("\n")[0]
+        )
+        return fn
+
+    return register
+
+
+def registered() -> dict[str, Transform]:
+    """Every transform declared so far (the built-in wires' once they are imported; see
+    :func:`specgen_runtime.wires.transforms`)."""
+    return dict(_REGISTRY)
+
+
+#: a function tool, the sample for transforms of ``tools``
+TOOLS_SAMPLE = [
+    {
+        "type": "function",
+        "function": {
+            "name": "get_weather",
+            "description": "Current weather in a city",
+            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+        },
+    }
+]
+
+
+@transform(sample="conform")
+def identity(value: Any) -> Any:
+    """The value as it is."""
+    return value
+
+
+@transform(sample="END")
+def as_list(value: Any) -> list[Any]:
+    """``"x"`` → ``["x"]``; a list stays a list."""
+    if isinstance(value, list | tuple):
+        return list(value)
+    return [value]
+
+
+@transform(sample=7)
+def as_str(value: Any) -> str:
+    """The value as a string."""
+    return value if isinstance(value, str) else str(value)
+
+
+@transform(sample=True)
+def negate(value: Any) -> bool:
+    """``not value``."""
+    return not bool(value)
+
+
+@transform(messages=True)
+def strip_message_names(value: Any) -> Any:
+    """Chat messages without the optional ``name`` field (a provider that rejects it)."""
+    if not isinstance(value, list):
+        return value
+    return [{k: v for k, v in m.items() if k != "name"} if isinstance(m, dict) else m for m in value]
+
+
+def function_tools(value: Any) -> list[dict[str, Any]]:
+    """OpenAI ``tools``, checked to be a list (for the wires' tool transforms)."""
+    if not isinstance(value, list):
+        raise ValueError("tools must be a list")
+    return value

@@ -1,0 +1,67 @@
+"""The OpenAI chat-completions wire: the request body is OpenAI's, and so are responses and stream
+chunks (checked, and passed through). OpenAI-compatible providers speak it with a spec of a few
+lines; its quirks (renamed, refused, value-mapped params) are the spec's."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from specgen_runtime.core import StreamState
+from specgen_runtime.wires._common import (
+    Choices,
+    StreamChoices,
+    as_list,
+    messages_of,
+)
+
+NAME = "openai"
+MODES = frozenset({"chat", "embeddings"})
+#: stream events are whole chunk objects this wire reads (``stream.format: openai``)
+STREAMS = True
+#: the response body is already OpenAI's: it is passed through (checked), not rebuilt
+PASSTHROUGH = True
+#: where a response names these, when the spec says nothing (response.id/created/finish_reason.from)
+RESPONSE_DEFAULTS = {"id": "id", "created": "created", "finish_reason": "finish_reason"}
+#: conformance: where the first choice of a response lives (its finish reason is read there)
+CHOICE_PREFIX = "choices.0."
+#: where mapped params go inside the body, per mode (the body root here)
+PARAMS_ROOT: dict[str, tuple[str, ...]] = {}
+
+
+def chat_request(body: dict[str, Any], messages: Any) -> None:
+    body["messages"] = messages_of(messages)
+
+
+def chat_finalize(body: dict[str, Any]) -> None:
+    return None
+
+
+def chat_choices(data: dict[str, Any]) -> Choices:
+    out: Choices = []
+    for i, choice in enumerate(as_list(data["choices"], "choices")):
+        msg = choice.get("message") or {"role": "assistant", "content": None}
+        out.append((choice, msg, choice.get("index", i)))
+    return out
+
+
+def stream_choices(obj: dict[str, Any], state: StreamState) -> StreamChoices:
+    """One chunk's choices, for a spec that maps finish reasons or usage (the chunk is rebuilt):
+    the chunk's own id and model are kept, as on the pass-through path."""
+    if not state.id and isinstance(obj.get("id"), str):
+        state.id = obj["id"]
+    if isinstance(obj.get("model"), str) and obj["model"]:
+        state.model = obj["model"]
+    choices = obj.get("choices") or ()
+    return [(c.get("index", 0), c.get("delta") or {}, c.get("finish_reason")) for c in as_list(choices, "choices") if isinstance(c, dict) or _bad(c)]
+
+
+def _bad(choice: Any) -> bool:
+    raise TypeError(f"a choice is a {type(choice).__name__}")
+
+
+def embeddings_request(body: dict[str, Any], inputs: Any, model: str) -> None:
+    body["input"] = inputs
+
+
+def embeddings_data(data: dict[str, Any]) -> list[dict[str, Any]]:
+    return as_list(data["data"], "data")
