@@ -105,3 +105,112 @@ def test_adapters_alone_install_light_and_call(wheels: tuple[Path, Path], tmp_pa
     assert run.returncode == 0, run.stderr
     count, text = run.stdout.split()
     assert int(count) >= 8 and text == "hi"
+
+
+PLUGIN_WIRE = '''"""A plug-in wire: a text-completion API (prompt in, output out)."""
+from typing import Any
+
+NAME = "acmetext"
+MODES = frozenset({"chat"})
+STREAMS = False
+PASSTHROUGH = False
+RESPONSE_DEFAULTS: dict[str, str] = {}
+CHOICE_PREFIX = ""
+PARAMS_ROOT: dict[str, tuple[str, ...]] = {}
+
+
+def chat_request(body: dict[str, Any], messages: Any) -> None:
+    body["prompt"] = "\\n".join(str(m.get("content") or "") for m in messages)
+
+
+def chat_finalize(body: dict[str, Any]) -> None:
+    return None
+
+
+def chat_choices(data: dict[str, Any]) -> list[tuple[dict[str, Any], dict[str, Any], int]]:
+    return [(data, {"role": "assistant", "content": data["output"]}, 0)]
+'''
+
+PLUGIN_INIT = '''"""The project's specgen plug-in: one wire, one transform."""
+from typing import Any
+
+from specgen_runtime import wires
+from specgen_runtime.transforms import transform
+
+wires.register("acmeplug.textwire")
+
+
+@transform(sample="hi")
+def shout(value: Any) -> str:
+    """The value in capitals."""
+    return str(value).upper()
+'''
+
+PLUGIN_SPEC = """name: acme
+model_naming: acme/<model>
+base_url: https://acme.example
+env: { api_key: ACME_API_KEY }
+auth: { type: bearer }
+modes:
+  chat:
+    endpoint: { method: POST, path: /generate }
+    format: acmetext
+    params:
+      tag: { to: tag, transform: shout }
+    response:
+      id: id
+      finish_reason: { from: stop, map: { done: stop } }
+      usage: { prompt_tokens: n_in, completion_tokens: n_out }
+errors:
+  table:
+    - { status: 400, raise: BadRequestError }
+"""
+
+PLUGIN_TRANSCRIPTS = """requests:
+  basic:
+    doc: the plug-in's own documentation
+    params: { model: acme/m1, messages: [{ role: user, content: Hi }], tag: x }
+    expect:
+      method: POST
+      path: /generate
+      headers: { authorization: "Bearer $API_KEY" }
+      body: { model: m1, prompt: Hi, tag: X }
+responses:
+  response.json:
+    expect: { id: g1, choices: [{ message: { content: Hello }, finish_reason: stop }], usage: { prompt_tokens: 3, completion_tokens: 1 } }
+errors:
+  error_400.json: { status: 400, expect: { raise: BadRequestError } }
+"""
+
+
+def test_plugin_wire_and_transform_from_a_wheel_install(wheels: tuple[Path, Path], tmp_path: Path) -> None:
+    """A project outside this repo names a plug-in in its pyproject.toml: its wire and transform
+    build and pass conformance with specgen installed from its wheels."""
+    site = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(site), *map(str, wheels)], check=True)
+    work = tmp_path / "proj"
+    (work / "acmeplug").mkdir(parents=True)
+    (work / "pyproject.toml").write_text('[project]\nname = "acme"\nversion = "1"\n\n[tool.specgen]\nplugins = ["acmeplug"]\n')
+    (work / "acmeplug" / "__init__.py").write_text(PLUGIN_INIT)
+    (work / "acmeplug" / "textwire.py").write_text(PLUGIN_WIRE)
+    fixtures = work / "specs" / "fixtures" / "acme" / "chat"
+    fixtures.mkdir(parents=True)
+    (work / "specs" / "acme.yaml").write_text(PLUGIN_SPEC)
+    (fixtures / "transcripts.yaml").write_text(PLUGIN_TRANSCRIPTS)
+    (fixtures / "response.json").write_text('{"id": "g1", "output": "Hello", "stop": "done", "n_in": 3, "n_out": 1}')
+    (fixtures / "error_400.json").write_text('{"error": {"message": "bad prompt"}}')
+    source_dirs = (str(ROOT / "generator"), str(ROOT / "generated"))
+    prelude = f"import sys; sys.path[:] = [p for p in sys.path if p.rstrip('/') not in {source_dirs!r}]; sys.path.insert(0, {str(site)!r}); "
+    for argv in (["build", "--specs", "specs", "--out", "pkg/acme_adapters"], ["conform", "--specs", "specs"]):
+        code = prelude + f"from specgen.cli import main; raise SystemExit(main({argv!r}))"
+        proc = subprocess.run([sys.executable, "-c", code], cwd=work, capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "0 failed" in proc.stdout and "acme" in proc.stdout
+    generated = (work / "pkg" / "acme_adapters" / "acme.py").read_text()
+    assert "import acmeplug.textwire as _p_acmeplug_textwire" in generated
+    assert "import acmeplug as _p_acmeplug" in generated
+    # a spec naming a wire no plug-in registered is refused, and names the file and line
+    (work / "specs" / "acme.yaml").write_text(PLUGIN_SPEC.replace("format: acmetext", "format: acmetxt"))
+    code = prelude + "from specgen.cli import main; raise SystemExit(main(['validate', '--specs', 'specs']))"
+    proc = subprocess.run([sys.executable, "-c", code], cwd=work, capture_output=True, text=True)
+    assert proc.returncode == 2 and "acme.yaml:9:13" in proc.stdout + proc.stderr and "did you mean 'acmetext'" in proc.stdout + proc.stderr

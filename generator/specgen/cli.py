@@ -285,8 +285,29 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def schema_with_names() -> str:
+    """The ProviderSpec JSON Schema with the names a spec may use enumerated (wires, transforms,
+    error classes: built-in and the plug-ins'), so that editors complete them."""
+    import json
+
+    from specgen_runtime import wires
+    from specgen_runtime.errors import ERROR_CLASSES
+
+    schema = json.loads(schema_path().read_text(encoding="utf-8"))
+    defs = schema["$defs"]
+    transforms = wires.transforms()
+    names = wires.names()
+    streaming = [w for w in names if wires.load(w).STREAMS]
+    defs["mode"]["properties"]["format"] = {"enum": names, "description": "The wire this mode speaks."}
+    defs["stream"]["properties"]["format"] = {"enum": streaming, "description": "Each event is a whole response object read by this wire."}
+    defs["param"]["properties"]["transform"] = {"enum": sorted(t for t, d in transforms.items() if not d.messages)}
+    defs["mode"]["properties"]["messages_transform"] = {"enum": sorted(t for t, d in transforms.items() if d.messages)}
+    defs["errorRow"]["properties"]["raise"] = {"enum": sorted(ERROR_CLASSES)}
+    return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
-    text = schema_path().read_text(encoding="utf-8")
+    text = schema_with_names()
     if not args.write:
         print(text, end="")
         return EXIT_OK
@@ -475,6 +496,16 @@ def _sub(sub: argparse._SubParsersAction[argparse.ArgumentParser], name: str, su
     )
 
 
+PLUGIN_HELP = (
+    "import MODULE first, a plug-in that registers wires and declares transforms (repeatable; "
+    "added to [tool.specgen] plugins of the nearest pyproject.toml)"
+)
+
+
+def _plugins(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--plugin", action="append", default=[], metavar="MODULE", help=PLUGIN_HELP)
+
+
 def _error_format(p: argparse.ArgumentParser) -> None:
     p.add_argument("--error-format", choices=ERROR_FORMATS, default="text", help=FORMAT_HELP)
 
@@ -499,6 +530,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("files", nargs="*", help="spec files (default: every spec in --specs)")
     p.add_argument("--specs", help=SPECS_HELP)
     _error_format(p)
+    _plugins(p)
     p.set_defaults(func=cmd_validate)
 
     p = _sub(sub, "build", "render specs into adapter modules")
@@ -509,6 +541,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--templates", help="a folder of templates overriding the built-in ones, one file at a time")
     p.add_argument("--force", action="store_true", help="re-render even unchanged inputs")
     _error_format(p)
+    _plugins(p)
     p.set_defaults(func=cmd_build)
 
     p = _sub(sub, "conform", "check every declaration against a loopback fake of the provider")
@@ -522,12 +555,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--examples", type=int, default=25, help="oracle: generated requests per provider and mode (default: 25)")
     p.add_argument("--out", default="checklist", help="oracle: the checklist folder (default: checklist)")
     p.add_argument("--check", action="store_true", help="oracle: write nothing; exit 1 if <out>/oracle.json differs from this run")
+    _plugins(p)
     p.set_defaults(func=cmd_conform)
 
     p = _sub(sub, "explain", "where each OpenAI param goes, with the spec line it comes from")
     p.add_argument("provider", metavar="PROVIDER", help="the spec's name")
     p.add_argument("param", metavar="PARAM", nargs="?", help="one OpenAI param (default: every declared one)")
     p.add_argument("--specs", help=SPECS_HELP)
+    _plugins(p)
     p.set_defaults(func=cmd_explain)
 
     p = _sub(sub, "audit", "write the LiteLLM parity checklist (specs × conformance × LiteLLM reference)")
@@ -536,10 +571,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--reference", help="LiteLLM reference snapshot (default: <out>/litellm_reference.json)")
     p.add_argument("--json", action="store_true", help="also print parity.json to stdout")
     p.add_argument("--check", action="store_true", help="write nothing; exit 1 if the committed checklist is stale")
+    _plugins(p)
     p.set_defaults(func=cmd_audit)
 
     p = _sub(sub, "schema", "print (or --write) the ProviderSpec JSON Schema")
     p.add_argument("--write", metavar="PATH", help="write the schema to PATH instead of printing it")
+    _plugins(p)
     p.set_defaults(func=cmd_schema)
 
     p = _sub(sub, "reference", "the LiteLLM reference snapshot (needs specgen[reference])")
@@ -548,6 +585,14 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=cmd_reference)
 
     args = parser.parse_args(argv)
+    if hasattr(args, "plugin"):
+        from specgen.plugins import PluginError, load
+
+        try:
+            load(args.plugin)
+        except PluginError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     try:
         result: int = args.func(args)
     except KeyboardInterrupt:

@@ -30,7 +30,7 @@ from pathlib import Path
 
 from specgen_runtime.wires import DOTTED
 
-__all__ = ["PluginError", "configured", "fingerprint", "load"]
+__all__ = ["PluginError", "configured", "fingerprint", "load", "loaded"]
 
 
 class PluginError(Exception):
@@ -82,6 +82,11 @@ def load(extra: list[str] | None = None, start: Path | None = None) -> list[str]
             raise PluginError(f"{said}: plug-in {name!r} failed to import: {type(exc).__name__}: {exc}") from None
         _LOADED[name] = where
     return [name for name, _ in wanted]
+
+
+def loaded() -> list[str]:
+    """The plug-ins imported so far, in order."""
+    return list(_LOADED)
 
 
 def fingerprint(names: list[str]) -> str:

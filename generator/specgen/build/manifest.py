@@ -61,6 +61,9 @@ def generator_fingerprint(extra_templates: Path | None = None) -> str:
     files += sorted(templates_dir().glob("*.j2"))
     if extra_templates is not None:
         files += sorted(extra_templates.glob("*.j2"))
+    from specgen import plugins
+
+    h.update(plugins.fingerprint(plugins.loaded()).encode())  # a changed plug-in re-renders
     for f in files:
         h.update(f.as_posix().rsplit("/", 2)[-1].encode() if f.parent.name == "wires" else f.name.encode())
         h.update(f.read_bytes())
