@@ -142,3 +142,57 @@ def test_partial_diff_and_accumulate() -> None:
     acc = accumulate(chunks)
     assert acc["content"] == "Hello" and acc["finish_reason"] == "tool_calls" and acc["usage"] == {"prompt_tokens": 1}
     assert acc["tool_calls"] == [{"id": "t", "type": "function", "function": {"name": "f", "arguments": "{}"}}]
+
+
+def test_a_misspelt_transcript_key_is_an_error_with_its_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A transcript key conformance does not know (``header:`` for ``headers:``) would be silently
+    ignored, and the check pass: it is an error at its file:line:column, with a did-you-mean."""
+    specs = copy_provider(tmp_path, "anthropic")
+    index = specs / "fixtures" / "anthropic" / "chat" / "transcripts.yaml"
+    text = index.read_text()
+    assert "      headers:" in text
+    index.write_text(text.replace("      headers:", "      header:", 1))
+    line = text.split("\n").index(next(ln for ln in text.split("\n") if ln.startswith("      headers:"))) + 1
+    assert main(["conform", "anthropic", "--specs", str(specs)]) == 2
+    err = capsys.readouterr().err
+    assert f"specs/fixtures/anthropic/chat/transcripts.yaml:{line}:7:" in err and "unknown key 'header' (did you mean 'headers'?)" in err
+
+
+def test_a_plain_child_passes_on_its_parents_transcripts_as_it_sends_them(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A child of openai with its own prefix, base URL and auth header, and no transcripts of its
+    own: the parent's run with the child's prefix and auth, so nothing fails, and the report says
+    which checks passed only on inherited transcripts."""
+    specs = copy_provider(tmp_path, "openai")
+    (specs / "acme.yaml").write_text(
+        "name: acme\nextends: openai\nmodel_naming: acme/<model>\nbase_url: https://api.acme.example/v1\n"
+        "env: { api_key: ACME_API_KEY }\nauth: { type: header, header: api-key }\n"
+    )
+    results = conform(specs, ["acme"]).results
+    assert failures(results) == []
+    inherited = [r for r in results if r.status == PASS and r.inherited_only]
+    assert inherited and all(name.startswith("openai:") for r in inherited for name in r.evidence)
+    auth = next(r for r in results if r.check.startswith("auth header"))
+    assert auth.status == PASS and auth.inherited_only
+    assert main(["conform", "acme", "--specs", str(specs)]) == 0
+    assert "acme: " in capsys.readouterr().out
+
+
+def test_one_validation_run_reports_every_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    (specs / "a.yaml").write_text("name: a\nextends: nosuch\nbase_url: 5\nmodes:\n  chat:\n    paramz: {}\n")
+    (specs / "b.yaml").write_text(
+        "name: b\nbase_url: https://x\nmodes:\n  chat:\n    endpoint: { path: /c }\n    format: opena\n"
+        "    params:\n      temperature: { too: x, transform: as_lis }\n"
+    )
+    assert main(["validate", "--specs", str(specs)]) == 2
+    err = capsys.readouterr().err
+    for expected in (
+        "specs/a.yaml:2:10: extends: no spec named 'nosuch'",
+        "specs/a.yaml:3:11: base_url: 5 is not of type 'string'",
+        "specs/a.yaml:6:5: modes.chat: unknown key 'paramz' (did you mean 'params'?)",
+        "specs/b.yaml:6:13: unknown wire 'opena' (did you mean 'openai'?)",
+        "specs/b.yaml:8:22: modes.chat.params.temperature: unknown key 'too' (did you mean 'to'?)",
+        "specs/b.yaml:8:41: unknown transform 'as_lis' (did you mean 'as_list'?)",
+    ):
+        assert expected in err, err

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from specgen.conform.fake import FakeProvider, Reply
-from specgen_providers import deepseek, groq, litellm_proxy, openai, openrouter
+from specgen_providers import deepseek, groq, litellm_proxy, mistral, openai, openrouter
 from specgen_runtime import errors as E
 
 from conftest import fixture_path
@@ -220,3 +220,14 @@ def test_litellm_proxy_env_and_prompt_cache_key(monkeypatch: pytest.MonkeyPatch)
     req = litellm_proxy.chat.build_request({"model": "gpt-5.2", "messages": MSGS, "prompt_cache_key": "s1", "custom_backend_field": 1})
     body = json.loads(req.content)
     assert body["prompt_cache_key"] == "s1" and body["custom_backend_field"] == 1
+
+
+def test_a_child_with_a_finish_map_keeps_its_chunks_id_and_model() -> None:
+    """Mistral extends openai and maps finish reasons, so its stream is rebuilt, not passed through:
+    each chunk still carries the provider's own id and model (inheritance never costs a field)."""
+    raw = fixture_path("mistral", "chat", "stream.sse").read_bytes()
+    frames = [json.loads(line[6:]) for line in raw.decode().splitlines() if line.startswith("data: {")]
+    chunks = [c.to_dict() for c in mistral.chat.parse_stream([raw])]
+    assert chunks and {c["id"] for c in chunks} == {frames[0]["id"]}
+    assert {c["model"] for c in chunks} == {frames[0]["model"]}
+    assert chunks[-1]["choices"][0]["finish_reason"] == "stop"

@@ -33,7 +33,7 @@ from specgen_runtime.errors import LLMError
 
 from conftest import FIXTURES, ROOT
 
-PROVIDERS = ["anthropic", "deepseek", "gemini", "groq", "litellm_proxy", "ollama", "openai", "openrouter"]
+PROVIDERS = sorted(p.stem for p in (Path(__file__).resolve().parent.parent / "specs").glob("*.yaml"))  # every built-in spec
 MODES = ("chat", "embeddings")
 LOOSE = ("response*.json", "stream*.sse", "stream*.ndjson")
 #: embeddings providers whose responses carry no token counts (Gemini's embedContent and

@@ -47,7 +47,7 @@ from specgen_runtime.types import (
 
 from conftest import FIXTURES, ROOT
 
-PROVIDERS = ["anthropic", "deepseek", "gemini", "groq", "litellm_proxy", "ollama", "openai", "openrouter"]
+PROVIDERS = sorted(p.stem for p in (Path(__file__).resolve().parent.parent / "specs").glob("*.yaml"))  # every built-in spec
 OPENAI_FORMAT = ["deepseek", "groq", "litellm_proxy", "openai", "openrouter"]
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers(-5, 5) | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=6),

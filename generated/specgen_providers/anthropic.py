@@ -378,6 +378,7 @@ def _chat_event(state: _rt.StreamState, event: str, data: str) -> ChatCompletion
     delta: dict[str, Any]
     call: dict[str, Any]
     function: dict[str, Any]
+    parts: dict[str, Any]
     # specs/anthropic.yaml:77 stream.events[content_block_start/tool_use]
     if k0 == 'content_block_start' and k1 == 'tool_use':
         delta = {}
@@ -462,9 +463,9 @@ def _chat_event(state: _rt.StreamState, event: str, data: str) -> ChatCompletion
     if k0 == 'message_delta':
         delta = {}
         # response: pieces of the response, accumulated
-        piece = {}
-        _rt.set_path(piece, ('usage',), _rt.read_path(obj, ('usage',)))
-        state.absorb(piece)
+        parts = {}
+        _rt.set_path(parts, ('usage',), _rt.read_path(obj, ('usage',)))
+        state.absorb(parts)
         finish = _chat_finish(_rt.read_path(obj, ('delta', 'stop_reason')), delta, bool(state.tool_ids))
         # the stream's usage: response.usage over the response accumulated so far (read, and so
         # checked, on every such event), delivered with the finish

@@ -66,6 +66,7 @@ __all__ = [
     "set_path",
     "take_model",
     "transform",
+    "vectors",
 ]
 
 
@@ -152,6 +153,22 @@ def str_at(obj: Any, path: tuple[str, ...]) -> str | None:
     raise TypeError(f"{'.'.join(path)} is a {type(value).__name__}, not a string")
 
 
+def vectors(data: Any, paths: tuple[tuple[str, ...], ...]) -> list[dict[str, Any]]:
+    """OpenAI embeddings ``data`` from the first of ``paths`` present in a response: a list of
+    vectors (Cohere's ``embeddings.float``) or of objects with an ``embedding``."""
+    for path in paths:
+        found = read_path(data, path)
+        if found is None:
+            continue
+        if not isinstance(found, list):
+            raise TypeError(f"{'.'.join(path)} is a {type(found).__name__}, not a list of vectors")
+        return [
+            {"object": "embedding", "index": i, "embedding": v.get("embedding") if isinstance(v, dict) else v}
+            for i, v in enumerate(found)
+        ]
+    raise KeyError(" or ".join(".".join(p) for p in paths))
+
+
 def set_path(body: dict[str, Any], path: tuple[str, ...], value: Any, *, merge: bool = False) -> None:
     """Put ``value`` at a nested ``path`` of ``body``, creating the dicts on the way."""
     target = body
@@ -228,13 +245,14 @@ def _same(a: Any, b: Any) -> bool:
 
 
 def map_value(value: Any, pairs: tuple[tuple[Any, Any], ...]) -> Any:
-    """A spec's value map (``values: {required: any}``): the provider's value for an OpenAI one;
-    a value the map does not name passes unchanged."""
+    """A spec's value map (``values: {required: any}``): the provider's value for an OpenAI one
+    (``MISSING`` for one mapped to null: send nothing); a value the map does not name passes
+    unchanged."""
     if isinstance(value, dict | list):
         return value
     for openai_value, provider_value in pairs:
         if _same(value, openai_value):
-            return provider_value
+            return MISSING if provider_value is None else provider_value
     return value
 
 
@@ -248,6 +266,11 @@ def map_field(value: Any, path: tuple[str, ...], pairs: tuple[tuple[Any, Any], .
     if inner is None or mapped is inner:
         return value
     out = copy.deepcopy(value)
+    if mapped is MISSING:  # mapped to null: the field is left out
+        holder = get_path(out, path[:-1]) if len(path) > 1 else out
+        if isinstance(holder, dict):
+            holder.pop(path[-1], None)
+        return out
     set_path(out, path, mapped)
     return out
 

@@ -109,6 +109,38 @@ def strip_message_names(value: Any) -> Any:
     return [{k: v for k, v in m.items() if k != "name"} if isinstance(m, dict) else m for m in value]
 
 
+@transform(messages=True)
+def developer_to_system(value: Any) -> Any:
+    """Chat messages with the ``developer`` role sent as ``system`` (a provider that predates it)."""
+    if not isinstance(value, list):
+        return value
+    return [{**m, "role": "system"} if isinstance(m, dict) and m.get("role") == "developer" else m for m in value]
+
+
+@transform(messages=True)
+def drop_null_content(value: Any) -> Any:
+    """Chat messages without a ``content: null`` (an assistant turn that only calls tools), for a
+    provider that refuses a null content."""
+    if not isinstance(value, list):
+        return value
+    return [{k: v for k, v in m.items() if not (k == "content" and v is None)} if isinstance(m, dict) else m for m in value]
+
+
+@transform(sample={"type": "json_schema", "json_schema": {"name": "city", "schema": {"type": "object", "properties": {"city": {"type": "string"}}}}})
+def response_format_inline_schema(value: Any) -> Any:
+    """OpenAI ``{type: json_schema, json_schema: {name, schema}}`` → ``{type: json_object,
+    json_schema: <schema>}`` (JSON mode with the schema itself beside it); other types pass."""
+    if not isinstance(value, dict):
+        raise ValueError("response_format must be an object")
+    if value.get("type") != "json_schema":
+        return value
+    spec = value.get("json_schema")
+    schema = spec.get("schema") if isinstance(spec, dict) else None
+    if not isinstance(schema, dict):
+        raise ValueError("response_format json_schema needs json_schema.schema (an object)")
+    return {"type": "json_object", "json_schema": schema}
+
+
 def function_tools(value: Any) -> list[dict[str, Any]]:
     """OpenAI ``tools``, checked to be a list (for the wires' tool transforms)."""
     if not isinstance(value, list):

@@ -301,7 +301,8 @@ def schema_with_names() -> str:
     defs["mode"]["properties"]["format"] = {"enum": names, "description": "The wire this mode speaks."}
     defs["stream"]["properties"]["format"] = {"enum": streaming, "description": "Each event is a whole response object read by this wire."}
     defs["param"]["properties"]["transform"] = {"enum": sorted(t for t, d in transforms.items() if not d.messages)}
-    defs["mode"]["properties"]["messages_transform"] = {"enum": sorted(t for t, d in transforms.items() if d.messages)}
+    msg = {"enum": sorted(t for t, d in transforms.items() if d.messages)}
+    defs["mode"]["properties"]["messages_transform"] = {"oneOf": [msg, {"type": "array", "minItems": 1, "items": msg}]}
     defs["errorRow"]["properties"]["raise"] = {"enum": sorted(ERROR_CLASSES)}
     return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
 

@@ -18,8 +18,10 @@ __all__ = [
     "messages_of",
     "new_id",
     "parse_data_url",
+    "split_parts",
     "text_of",
     "tool_call",
+    "with_parts_split",
 ]
 
 Message = dict[str, Any]
@@ -100,3 +102,39 @@ def as_list(value: Any, what: str) -> list[Any]:
     if not isinstance(value, list):
         raise TypeError(f"{what} is a {type(value).__name__}, not a list")
     return value
+
+
+def split_parts(content: Any) -> tuple[str | None, str | None]:
+    """A message content given as a list of typed parts (Mistral's reasoning models): the text of
+    its ``text`` parts, and of its ``thinking`` parts (whose ``thinking`` is a string or a list of
+    text parts); other part types (references) add nothing."""
+    texts: list[str] = []
+    thoughts: list[str] = []
+    for part in content:
+        if isinstance(part, str):
+            texts.append(part)
+            continue
+        if not isinstance(part, dict):
+            raise TypeError(f"a content part is a {type(part).__name__}")
+        kind = part.get("type")
+        if kind == "text" and isinstance(part.get("text"), str):
+            texts.append(part["text"])
+        elif kind == "thinking":
+            inner = part.get("thinking")
+            if isinstance(inner, str):
+                thoughts.append(inner)
+            elif isinstance(inner, list):
+                thoughts.extend(p["text"] for p in inner if isinstance(p, dict) and isinstance(p.get("text"), str))
+    return ("".join(texts) if texts else None), ("".join(thoughts) if thoughts else None)
+
+
+def with_parts_split(message: dict[str, Any]) -> dict[str, Any]:
+    """``message`` (or a delta) with a list ``content`` split into ``content`` and ``reasoning_content``."""
+    content = message.get("content")
+    if not isinstance(content, list):
+        return message
+    text, thought = split_parts(content)
+    out = {**message, "content": text}
+    if thought is not None:
+        out["reasoning_content"] = (out.get("reasoning_content") or "") + thought
+    return out

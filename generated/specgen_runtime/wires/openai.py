@@ -12,6 +12,7 @@ from specgen_runtime.wires._common import (
     StreamChoices,
     as_list,
     messages_of,
+    with_parts_split,
 )
 
 NAME = "openai"
@@ -40,7 +41,7 @@ def chat_choices(data: dict[str, Any]) -> Choices:
     out: Choices = []
     for i, choice in enumerate(as_list(data["choices"], "choices")):
         msg = choice.get("message") or {"role": "assistant", "content": None}
-        out.append((choice, msg, choice.get("index", i)))
+        out.append((choice, with_parts_split(msg) if isinstance(msg, dict) else msg, choice.get("index", i)))
     return out
 
 
@@ -52,7 +53,11 @@ def stream_choices(obj: dict[str, Any], state: StreamState) -> StreamChoices:
     if isinstance(obj.get("model"), str) and obj["model"]:
         state.model = obj["model"]
     choices = obj.get("choices") or ()
-    return [(c.get("index", 0), c.get("delta") or {}, c.get("finish_reason")) for c in as_list(choices, "choices") if isinstance(c, dict) or _bad(c)]
+    return [
+        (c.get("index", 0), with_parts_split(d) if isinstance(d := c.get("delta") or {}, dict) else d, c.get("finish_reason"))
+        for c in as_list(choices, "choices")
+        if isinstance(c, dict) or _bad(c)
+    ]
 
 
 def _bad(choice: Any) -> bool:

@@ -43,6 +43,11 @@ class ParamIR:
     #: value maps of fields inside an object value: ((field path, ((openai, provider), ...)), ...)
     field_values: list[tuple[Path, list[tuple[Any, Any]]]] = field(default_factory=list)
 
+    @property
+    def sends_nothing(self) -> bool:
+        """A value map that maps some value to null: that value is not sent at all."""
+        return any(v is None for _, v in self.values)
+
 
 @dataclass
 class RuleIR:
@@ -129,9 +134,16 @@ class ModeIR:
     model_field: Path
     unsupported: str
     messages_transform: str | None
-    messages_transform_ref: str | None
+    messages_transform_refs: list[str]
     wire: str  # the module alias of the mode's wire in generated code (_w_anthropic)
     passthrough_response: bool  # the wire's responses are OpenAI's already
+    message_table: dict[str, Any] | None  # the spec's response table (see specgen_runtime.table)
+    table_module: str | None
+
+    @property
+    def choices_expr(self) -> str:
+        """What reads a response's choices: the table's reader, or the wire's."""
+        return f"{self.table_module}.table_choices" if self.table_module else f"{self.wire}.chat_choices"
     aliases: list[tuple[str, str, str]]
     params: list[ParamIR]
     rules: list[RuleIR]
@@ -147,6 +159,10 @@ class ModeIR:
     usage: list[tuple[str, Path]]
     usage_declared: bool
     stream: StreamIR | None
+    #: embeddings: paths to the vectors (``response.data``), instead of the wire's reader
+    data_paths: list[Path] = field(default_factory=list)
+    #: embeddings: ``params.input`` places the input (else the wire's embeddings_request does)
+    input_param: bool = False
 
     @property
     def all_path_vars(self) -> list[str]:
@@ -336,6 +352,8 @@ def module_alias(module: str) -> str:
     """How generated code names an imported wire or transform module."""
     if module == "specgen_runtime.transforms":
         return "_tf"
+    if module == "specgen_runtime.table":
+        return "_table"
     if module.startswith("specgen_runtime.wires."):
         return "_w_" + module.rsplit(".", 1)[1]
     return "_p_" + module.replace(".", "_")  # a plug-in's module
@@ -407,6 +425,7 @@ def _mode_ir(name: str, mode: Node, parent: Node, pattern_var: Any, imports: dic
     fmt = str(mode.get("format", "openai"))
     wire = wires.load(fmt)
     defaults = wire.RESPONSE_DEFAULTS
+    table = _message_table(response)
     if stream is not None and stream.format is not None:
         stream.wire = _ref(imports, wires.module_of(stream.format))
         # chunks pass through (checked) only when the wire's are OpenAI's and nothing is remapped
@@ -421,10 +440,12 @@ def _mode_ir(name: str, mode: Node, parent: Node, pattern_var: Any, imports: dic
         query=_query(endpoint.get("query")),
         model_field=split_path(str(mode.get("model_field", "model"))) if mode.get("model_field", "model") else (),
         unsupported=str(mode.get("unsupported", "refuse")),
-        messages_transform=str(mode["messages_transform"]) if mode.get("messages_transform") else None,
-        messages_transform_ref=_transform_ref(mode.get("messages_transform"), imports),
+        messages_transform=", ".join(str(t) for t in ll(mode.get("messages_transform"))) or None,
+        messages_transform_refs=[r for t in ll(mode.get("messages_transform")) if (r := _transform_ref(str(t), imports))],
         wire=_ref(imports, wires.module_of(fmt)),
-        passthrough_response=wire.PASSTHROUGH and not _response_table(response),
+        passthrough_response=wire.PASSTHROUGH and table is None,
+        message_table=table,
+        table_module=_ref(imports, "specgen_runtime.table") if table is not None else None,
         aliases=aliases,
         params=params,
         rules=rules,
@@ -440,6 +461,8 @@ def _mode_ir(name: str, mode: Node, parent: Node, pattern_var: Any, imports: dic
         usage=usage,
         usage_declared="usage" in response,
         stream=stream,
+        data_paths=[split_path(str(x)) for x in ll(response.get("data"))],
+        input_param=name == "embeddings" and "input" in node_params,
     )
 
 
@@ -447,9 +470,40 @@ def _default(defaults: dict[str, str], key: str) -> Path | None:
     return split_path(defaults[key]) if key in defaults else None
 
 
-def _response_table(response: Node) -> bool:
-    """Whether the spec reads the response's message through its own table (not yet in the language)."""
-    return False
+TABLE_KEYS = ("content", "reasoning", "refusal", "tool_calls")
+
+
+def _rules(node: Any) -> tuple[dict[str, Any], ...]:
+    out = []
+    for rule in node if isinstance(node, list) else [node]:
+        if isinstance(rule, str):
+            out.append({"from": split_path(rule)})
+        else:
+            r: dict[str, Any] = {"from": split_path(str(rule["from"]))}
+            if "type" in rule:
+                r["type"] = str(rule["type"])
+            if "text" in rule:
+                r["text"] = split_path(str(rule["text"]))
+            out.append(r)
+    return tuple(out)
+
+
+def _message_table(response: Node) -> dict[str, Any] | None:
+    """The response table (``content``/``reasoning``/``refusal``/``tool_calls``, ``choices``), or None
+    when the wire's own reader reads the message."""
+    if not any(k in response for k in TABLE_KEYS):
+        return None
+    table: dict[str, Any] = {"choices": split_path(response["choices"]) if "choices" in response else None}
+    for key in ("content", "reasoning", "refusal"):
+        table[key] = _rules(response[key]) if key in response else ()
+    calls = response.get("tool_calls")
+    if calls is None:
+        table["tool_calls"] = None
+    elif isinstance(calls, str):
+        table["tool_calls"] = {"from": split_path(calls)}
+    else:
+        table["tool_calls"] = {k: split_path(str(v)) for k, v in calls.items()}
+    return table
 
 
 _DECODERS = {"sse": "SSEDecoder", "ndjson": "NDJSONDecoder", "json_array": "JSONArrayDecoder"}

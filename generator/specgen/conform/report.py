@@ -53,6 +53,18 @@ def summary(
     if shown and verbose:
         for r in shown:
             out.write(line(r) + "\n")
+    # a child spec's checks that passed only on its parent's transcripts (run as the child sends them)
+    inherited: dict[str, int] = {}
+    for r in report.results:
+        if r.status == PASS and r.inherited_only:
+            inherited[r.provider] = inherited.get(r.provider, 0) + 1
+    for provider, count in sorted(inherited.items()):
+        own = sum(1 for r in report.results if r.provider == provider and r.status == PASS and r.evidence and not r.inherited_only)
+        out.write(f"{provider}: {count} checks pass on inherited transcripts only, {own} on its own\n")
+        if verbose:
+            for r in report.results:
+                if r.provider == provider and r.status == PASS and r.inherited_only:
+                    out.write(f"INHERITED {r.provider} {r.mode} {r.group} {r.check} [{', '.join(r.evidence)}]\n")
     n = Counter(r.status for r in report.results)
     tail = f"{n[PASS]} passed, {n[FAIL]} failed, {n[UNVERIFIED]} unverified"
     if shown and not verbose:

@@ -68,6 +68,11 @@ class Result:
     detail: str = ""  # for a failure: expected vs received
     evidence: list[str] = field(default_factory=list)  # transcripts that exercised it
 
+    @property
+    def inherited_only(self) -> bool:
+        """Passed on a parent's transcripts alone (``openai:basic``), none of the provider's own."""
+        return bool(self.evidence) and all(":" in name for name in self.evidence)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "provider": self.provider,
@@ -78,6 +83,7 @@ class Result:
             "spec": self.spec,
             "detail": self.detail,
             "evidence": self.evidence,
+            "inherited_only": self.inherited_only,
         }
 
 
@@ -317,7 +323,7 @@ class ModeRun:
 
     def transcript_result(self, group: str, t: Transcript, failure: str | None) -> None:
         self.extra.append(
-            Result(self.ir.name, self.mode.name, group, f"transcript {t.kind}/{t.name}", FAIL if failure else PASS, t.source, failure or "", [t.name])
+            Result(self.ir.name, self.mode.name, group, f"transcript {t.kind}/{t.label}", FAIL if failure else PASS, t.source, failure or "", [t.label])
         )
 
     # -------------------------------------------------------------- run
@@ -444,8 +450,13 @@ class ModeRun:
         if got.received is None:
             L.self_check(key, f"{prm.name}={M.show(value)} was refused: {_describe(got.error)}")
         else:
-            expected = wires.transforms()[prm.transform].function(value) if prm.transform else value
-            if prm.location == "query":
+            expected = _mapped(prm, value)
+            if expected is not None and prm.transform:
+                expected = wires.transforms()[prm.transform].function(expected)
+            if expected is None and prm.location != "query":  # a value mapped to null: nothing is sent
+                after = M.get(got.body, prm.to)
+                L.self_check(key, None if after is M._MISSING else f"{prm.name}={M.show(value)}: expected nothing at {'.'.join(prm.to)}, received {M.show(after)}")
+            elif prm.location == "query":
                 received = _query1(got.received, ".".join(prm.to))
                 exp_q = str(expected)
                 L.self_check(key, None if received == exp_q else f"query {'.'.join(prm.to)}: expected {M.show(exp_q)}, received {M.show(received)}")
@@ -481,7 +492,9 @@ class ModeRun:
             self._check_values(prm)
         if prm.has_default:
             c = self.call(self._base())
-            exp = wires.transforms()[prm.transform].function(prm.default) if prm.transform else prm.default
+            exp = _mapped(prm, prm.default)
+            if prm.transform and exp is not None:
+                exp = wires.transforms()[prm.transform].function(exp)
             diffs = M.diff(exp, M.get(c.body, prm.to), exact=True, where=("body", *prm.to)) if prm.location == "body" else []
             L.self_check(("default", prm.name), _first(diffs))
         if prm.required:
@@ -505,9 +518,13 @@ class ModeRun:
             if c.received is None:
                 fails.append(f"{prm.name}={M.show(sent)} was refused: {_describe(c.error)}")
                 continue
-            expected = wires.transforms()[prm.transform].function(want) if prm.transform else want
             root = _params_root(self.mode)
             got = _query1(c.received, ".".join(prm.to)) if prm.location == "query" else M.get(c.body, (*root, *prm.to))
+            if want is None:  # mapped to null: nothing is sent
+                if got is not None and got is not M._MISSING:
+                    fails.append(f"{prm.name}={M.show(sent)}: expected nothing at {'.'.join(prm.to)}, received {M.show(got)}")
+                continue
+            expected = wires.transforms()[prm.transform].function(want) if prm.transform else want
             if prm.location == "query":
                 expected = str(expected)
             fails += M.diff(expected, got, exact=not prm.merge, where=("body", *root, *prm.to))
@@ -663,20 +680,22 @@ class ModeRun:
     def _run_request_transcript(self, t: Transcript) -> str | None:
         L, ir, m = self.ledger, self.ir, self.mode
         params = dict(t.params)
-        model = ir.bare_model(str(params.get("model", self.model)))
         expect = _substitute(t.expect)
+        if t.owner and t.owner != ir.name:
+            params, expect = self._as_own(t, params, expect)
+        model = ir.bare_model(str(params.get("model", self.model)))
         reply = self._stream_reply() if params.get("stream") and m.stream is not None else self.ok_reply
         c = self.call(params, api_version=t.options.get("api_version"), replies=[reply])
         if t.raises:
             got = type(c.error).__name__ if c.error else None
             failure = None if got == t.raises and c.received is None else f"expected {t.raises} before sending, received {_describe(c.error) if c.error else 'a sent request'}"
             for name in params:
-                self._attribute_param(name, t.name, failure, params[name])
+                self._attribute_param(name, t.label, failure, params[name])
             return failure
         if c.received is None:
             failure = f"expected the request to be sent, received {_describe(c.error)}"
             for name in params:
-                self._attribute_param(name, t.name, failure, params[name])
+                self._attribute_param(name, t.label, failure, params[name])
             return failure
         rec = c.received
         diffs: list[str] = []
@@ -707,30 +726,48 @@ class ModeRun:
         if "body" in expect or "query" in expect:
             body_failure = _first(body_diffs) or query_fail
             for name in params:
-                self._attribute_param(name, t.name, body_failure if body_failure else None, params[name])
+                self._attribute_param(name, t.label, body_failure if body_failure else None, params[name])
         if ir.auth_type == "header" and ir.auth_header and ir.auth_header.lower() in header_fails:
-            L.evidence(("auth",), t.name, header_fails[ir.auth_header.lower()])
+            L.evidence(("auth",), t.label, header_fails[ir.auth_header.lower()])
         elif ir.auth_type == "bearer" and "authorization" in header_fails:
-            L.evidence(("auth",), t.name, header_fails["authorization"])
+            L.evidence(("auth",), t.label, header_fails["authorization"])
         elif ir.auth_type == "query" and ir.auth_query and ir.auth_query in (expect.get("query") or {}):
-            L.evidence(("auth",), t.name, query_fail)
+            L.evidence(("auth",), t.label, query_fail)
         for name, _v in ir.headers:
             if name in header_fails:
-                L.evidence(("header", name), t.name, header_fails[name])
+                L.evidence(("header", name), t.label, header_fails[name])
         if "path" in expect:
             streaming = bool(params.get("stream")) and m.stream is not None and (m.stream.path_expr or m.stream.query is not None)
-            L.evidence(("stream_path",) if streaming else ("path",), t.name, path_fail or (query_fail if streaming else None))
+            L.evidence(("stream_path",) if streaming else ("path",), t.label, path_fail or (query_fail if streaming else None))
             if ir.versions_where and not t.options.get("api_version"):
                 var = next((v for v, pats, _ver, _w in ir.version_overrides if any(fnmatch.fnmatchcase(model, p) for p in pats)), "default")
-                L.evidence(("version", var), t.name, path_fail)
+                L.evidence(("version", var), t.label, path_fail)
         if params.get("stream") and m.stream is not None and m.stream.flag and "body" in expect:
             flag = M.get(expect["body"], m.stream.flag)
             if flag is not M._MISSING:
-                L.evidence(("stream_flag",), t.name, _first(M.diff(flag, M.get(c.body, m.stream.flag))))
+                L.evidence(("stream_flag",), t.label, _first(M.diff(flag, M.get(c.body, m.stream.flag))))
         return failure
 
+    def _as_own(self, t: Transcript, params: dict[str, Any], expect: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """A parent's request transcript as this child sends it: the child's own model prefix for
+        the parent's, and the child's auth for the parent's (the wire request is what is checked)."""
+        ir = self.ir
+        model = params.get("model")
+        parent_prefix = f"{t.owner}/"
+        if isinstance(model, str) and model.startswith(parent_prefix):
+            params["model"] = (ir.model_prefix or "") + model[len(parent_prefix) :]
+        headers = expect.get("headers")
+        if isinstance(headers, dict) and any(API_KEY in str(v) for v in headers.values()):
+            own = {k: v for k, v in headers.items() if API_KEY not in str(v)}
+            if ir.auth_type == "bearer":
+                own["authorization"] = "Bearer " + ir.auth_prefix + API_KEY
+            elif ir.auth_type == "header" and ir.auth_header:
+                own[ir.auth_header.lower()] = ir.auth_prefix + API_KEY
+            expect = {**expect, "headers": own}
+        return params, expect
+
     def _attribute_param(self, name: str, transcript: str, failure: str | None, value: Any = _UNSET) -> None:
-        if name in ("model", "messages", "input", "stream", "extra_body", "extra_headers"):
+        if name in ("model", "messages", "stream", "extra_body", "extra_headers") or (name == "input" and not self.mode.input_param):
             return
         alias = next((target for n, target, _w in self.mode.aliases if n == name), None)
         if alias is not None:
@@ -750,7 +787,7 @@ class ModeRun:
         base_t = next((t for t in self.by_kind.get("responses", ()) if t.status == 200 and not t.raises and not _expects_tools(t)), None)
         if base_t is None:
             return
-        prefix = wires.load(m.format).CHOICE_PREFIX
+        prefix = _choice_prefix(m)
         data = json.loads(base_t.body())
         if m.finish_from:
             finish_path = prefix + ".".join(m.finish_from)
@@ -812,7 +849,7 @@ class ModeRun:
             if expected_finish:
                 ok = expected_finish == got_finish[: len(expected_finish)]
                 fdetail = None if ok else f"finish_reason: expected {M.show(expected_finish)}, received {M.show(got_finish)}"
-                self._finish_evidence(raw, expected_finish, t.name, fdetail, [m.finish_from] if m.finish_from else [])
+                self._finish_evidence(raw, expected_finish, t.label, fdetail, [m.finish_from] if m.finish_from else [])
             for key, src in m.usage:
                 self._usage_evidence(key, src, t, got)
 
@@ -836,7 +873,7 @@ class ModeRun:
             return
         got_v = M.get(got.get("usage"), key.split("."))
         failure = None if M._same(exp, got_v) else f"usage.{key}: expected {M.show(exp)}, received {M.show(got_v if got_v is not M._MISSING else None)}"
-        self.ledger.evidence(("usage", key), t.name, failure)
+        self.ledger.evidence(("usage", key), t.label, failure)
 
     # -------------------------------------------------------------- streams
 
@@ -865,15 +902,15 @@ class ModeRun:
                 failure = "; ".join(diffs[:4]) if diffs else None
             chunk_failure = None if t.raises else self._rechunk(t, data)
             self.transcript_result("stream", t, failure)
-            self.ledger.evidence(("stream_chunking",), t.name, chunk_failure)
+            self.ledger.evidence(("stream_chunking",), t.label, chunk_failure)
             # which event rows this transcript exercised
             frames = _frames(s.protocol, data)
             for key in {self._event_key(obj, event) for event, obj in frames} - {None}:
-                self.ledger.evidence(("event", str(key)), t.name, failure)
+                self.ledger.evidence(("event", str(key)), t.label, failure)
             if t.raises and frames and isinstance(frames[-1][1], dict):
                 row = self._row_for(_event_status(frames[-1][1]), frames[-1][1])
                 if row is not None:
-                    self.ledger.evidence(("error", str(row)), t.name, failure)
+                    self.ledger.evidence(("error", str(row)), t.label, failure)
             if not t.raises and "finish_reason" in t.expect:
                 paths = [self.mode.finish_from] + [ev.finish for ev in s.events if ev.finish]
                 fdetail = None
@@ -882,7 +919,7 @@ class ModeRun:
                     fdetail = None if got == t.expect["finish_reason"] else f"finish_reason: expected {M.show(t.expect['finish_reason'])}, received {M.show(got)}"
                 elif failure:
                     fdetail = failure
-                self._finish_evidence([o for _e, o in frames], [t.expect["finish_reason"]], t.name, fdetail, [p for p in paths if p])
+                self._finish_evidence([o for _e, o in frames], [t.expect["finish_reason"]], t.label, fdetail, [p for p in paths if p])
             if not t.raises and c.error is None and isinstance(t.expect.get("usage"), dict):
                 acc = accumulate(c.value)
                 for key, src in self.mode.usage:
@@ -1017,7 +1054,7 @@ class ModeRun:
             self.transcript_result("errors", t, failure)
             row = self._row_for(t.status, t.body())
             if row is not None:
-                L.evidence(("error", str(row)), t.name, failure)
+                L.evidence(("error", str(row)), t.label, failure)
         if self.mode is not self.ir.modes[0]:
             # the error table is the provider's: self-check it once, under the first mode
             for key in [k for k in L.decls if k[0] in ("error", "retry", "retry_after")]:
@@ -1108,6 +1145,24 @@ def _event_status(obj: Any) -> int | None:
         return int(obj["status"])
     nested = M.get(obj, ["error", "code"])
     return nested if isinstance(nested, int) and not isinstance(nested, bool) and 100 <= nested <= 599 else None
+
+
+def _choice_prefix(mode: ModeIR) -> str:
+    """Where a response's first choice lives: the spec's response table says, else the wire."""
+    if mode.message_table is not None:
+        at = mode.message_table.get("choices")
+        return ".".join(at) + ".0." if at else ""
+    return wires.load(mode.format).CHOICE_PREFIX
+
+
+def _mapped(prm: ParamIR, value: Any) -> Any:
+    """``value`` through the param's value maps (None when mapped to null: sent as nothing)."""
+    from specgen_runtime.core import MISSING, map_field, map_value
+
+    out = map_value(value, tuple(prm.values)) if prm.values else value
+    for path, pairs in prm.field_values:
+        out = map_field(out, path, tuple(pairs))
+    return None if out is MISSING else out
 
 
 def _value_mapped(prm: ParamIR, value: Any) -> bool:

@@ -66,6 +66,13 @@ class Transcript:
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     set: dict[str, Any] = field(default_factory=dict)
+    owner: str = ""  # the spec whose fixtures folder holds it (a parent's, when inherited)
+    inherited: bool = False  # run for a child spec from its parent's folder
+
+    @property
+    def label(self) -> str:
+        """How reports name it: ``basic``, or ``openai:basic`` when inherited from openai."""
+        return f"{self.owner}:{self.name}" if self.inherited else self.name
 
     @property
     def raises(self) -> str | None:
@@ -88,6 +95,109 @@ class Transcript:
         return self.body().decode("utf-8", "replace")
 
 
+_EVIDENCE = {"doc": {"type": "string"}, "source": {"type": "string", "description": "where the wire shape comes from: a documentation URL, or 'captured'"}}
+_ENTRY = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["expect"],
+    "properties": {
+        **_EVIDENCE,
+        "file": {"type": "string"},
+        "status": {"type": "integer", "minimum": 100, "maximum": 599},
+        "headers": {"type": "object", "additionalProperties": {"type": ["string", "number"]}},
+        "set": {"type": "object"},
+        "expect": {"type": "object"},
+    },
+}
+_EXPECT = {
+    "requests": {"method", "path", "query", "headers", "body", "raise"},
+    "streams": {"content", "reasoning_content", "tool_calls", "finish_reason", "usage", "id", "model", "chunks", "raise"},
+    "errors": {"raise", "retryable", "code", "message", "status_code"},
+}
+SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "requests": {
+            "type": ["object", "null"],
+            "additionalProperties": {
+                "oneOf": [
+                    {"type": "null"},
+                    {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["params", "expect"],
+                        "properties": {
+                            **_EVIDENCE,
+                            "params": {"type": "object"},
+                            "api_version": {"type": "string"},
+                            "expect": {"type": "object", "additionalProperties": False, "properties": {k: {} for k in sorted(_EXPECT["requests"])}},
+                        },
+                    },
+                ]
+            },
+        },
+        **{
+            kind: {
+                "type": ["object", "null"],
+                "additionalProperties": {
+                    "oneOf": [
+                        {"type": "null"},
+                        {
+                            **_ENTRY,
+                            "properties": {
+                                **_ENTRY["properties"],  # type: ignore[dict-item]
+                                "expect": {"type": "object", "additionalProperties": False, "properties": {k: {} for k in sorted(_EXPECT[kind])}}
+                                if kind in _EXPECT
+                                else {"type": "object"},
+                            },
+                        },
+                    ]
+                },
+            }
+            for kind in ("responses", "streams", "errors")
+        },
+    },
+}
+
+
+def check_file(index: Path, shown: str) -> Any:
+    """Load a transcripts.yaml with positions and check it against :data:`SCHEMA`: an unknown key
+    (a misspelt ``header:``) is an error, each at ``file:line:column``; all of them are reported."""
+    import jsonschema
+
+    from specgen.spec.errors import SpecError
+    from specgen.spec.loader import load_yaml, location_of
+    from specgen.spec.resolve import did_you_mean
+
+    try:
+        doc = load_yaml(index, shown)
+    except SpecError as exc:
+        raise TranscriptError(str(exc)) from None
+    problems: list[str] = []
+    for err in jsonschema.Draft202012Validator(SCHEMA).iter_errors(doc):
+        path = list(err.absolute_path)
+        loc = location_of(doc, path)
+        message = err.message
+        if err.validator == "oneOf" and err.context:
+            deepest = max(err.context, key=lambda e: len(list(e.absolute_path)))
+            path = [*path, *deepest.relative_path]
+            loc, err = location_of(doc, path), deepest
+            message = err.message
+        if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+            known = sorted(err.schema.get("properties", {}))
+            extra = [k for k in err.instance if k not in known]
+            if extra:
+                node = err.instance
+                loc = node.where(extra[0]) if hasattr(node, "where") else loc
+                message = f"unknown key {extra[0]!r}{did_you_mean(extra[0], known) or ''}; known: {', '.join(known)}"
+        where = ".".join(str(p) for p in path) or "(top level)"
+        problems.append(f"{loc}: {where}: {message}")
+    if problems:
+        raise TranscriptError("\n".join(sorted(set(problems))))
+    return doc
+
+
 def fixture_dirs(spec_sources: list[Path], mode: str) -> list[tuple[Path, str]]:
     """``fixtures/<name>/<mode>`` beside each spec in the extends chain, child first."""
     out = []
@@ -99,18 +209,14 @@ def fixture_dirs(spec_sources: list[Path], mode: str) -> list[tuple[Path, str]]:
 
 def load(spec_sources: list[Path], mode: str) -> list[Transcript]:
     """Every transcript for a provider's mode, the child's overriding the parent's by name."""
-    import yaml
 
     chosen: dict[tuple[str, str], Transcript | None] = {}
-    for folder, shown in fixture_dirs(spec_sources, mode):
+    for (folder, shown), src in zip(fixture_dirs(spec_sources, mode), spec_sources, strict=True):
         index = folder / "transcripts.yaml"
         if not index.is_file():
             continue
         where = f"{shown}/transcripts.yaml"
-        try:
-            doc = yaml.safe_load(index.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            raise TranscriptError(f"{where}: invalid YAML: {exc}") from None
+        doc = check_file(index, where) or {}
         if not isinstance(doc, dict) or set(doc) - set(KINDS):
             raise TranscriptError(f"{where}: top-level keys must be among {', '.join(KINDS)}")
         for kind in KINDS:
@@ -122,7 +228,13 @@ def load(spec_sources: list[Path], mode: str) -> list[Transcript]:
                 if key in chosen:
                     continue  # the child already said
                 chosen[key] = None if entry is None else _entry(kind, str(name), entry, folder, where)
-    return [t for t in chosen.values() if t is not None]
+                if chosen[key] is not None:
+                    chosen[key].owner = src.stem  # type: ignore[union-attr]
+    child = spec_sources[0].stem if spec_sources else ""
+    out = [t for t in chosen.values() if t is not None]
+    for t in out:
+        t.inherited = t.owner != child
+    return out
 
 
 def _entry(kind: str, name: str, entry: Any, folder: Path, where: str) -> Transcript:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from dataclasses import dataclass
@@ -153,21 +154,30 @@ def load_specs(specs_dir: Path, only: list[str] | None = None, files: list[Path]
             raise SpecErrors([SpecError(Location(display_name(specs_dir / f"{m}.yaml", specs_dir), 1, 1), "no such spec") for m in sorted(missing)])
     errors: list[SpecError] = []
     specs: list[ResolvedSpec] = []
+    # one run reports every problem it can find, not phase by phase: a broken `extends` still gets
+    # the file's own schema checked, and schema errors do not hide the semantic checks
     for path in paths:
         try:
             data, sources = loader.resolve(path)
-            raw = loader.load_raw(path)
-            problems = _schema_errors(data)
-            if not problems:
-                problems = check(data, raw, path.stem)
-            if problems:
-                errors.extend(problems)
-                continue
-            specs.append(ResolvedSpec(str(data["name"]), path, loader.display(path), data, sources))
         except SpecError as exc:
             errors.append(exc)
-    if errors:
-        raise SpecErrors(errors)
+            with contextlib.suppress(SpecError):  # a file that does not load: its error is reported
+                errors.extend(_schema_errors(loader.load_raw(path), partial=True))
+            continue
+        raw = loader.load_raw(path)
+        problems = _schema_errors(data)
+        try:
+            semantic = check(data, raw, path.stem)
+        except (KeyError, TypeError, AttributeError, ValueError, IndexError):
+            if not problems:
+                raise
+            semantic = []  # the checks assume the schema's shapes; the schema errors say what is wrong
+        seen = {(e.location.line, e.location.column) for e in problems}
+        problems += [e for e in semantic if (e.location.line, e.location.column) not in seen]
+        if problems:
+            errors.extend(problems)
+            continue
+        specs.append(ResolvedSpec(str(data["name"]), path, loader.display(path), data, sources))
     names: dict[str, ResolvedSpec] = {}
     for spec in specs:
         if spec.name in names:
@@ -178,9 +188,13 @@ def load_specs(specs_dir: Path, only: list[str] | None = None, files: list[Path]
     return specs
 
 
-def _schema_errors(data: Node) -> list[SpecError]:
+def _schema_errors(data: Node, *, partial: bool = False) -> list[SpecError]:
+    """Schema errors, each at its ``file:line:column``; ``partial``: the file alone of a spec whose
+    ``extends`` failed, so what it may inherit (required keys) is not asked of it."""
     out: list[SpecError] = []
     for err in _validator().iter_errors(data):
+        if partial and err.validator == "required":
+            continue
         path = list(err.absolute_path)
         loc = location_of(data, path)
         where = ".".join(str(p) for p in path) or "(top level)"
@@ -189,7 +203,8 @@ def _schema_errors(data: Node) -> list[SpecError]:
             extra = [k for k in err.instance if k not in err.schema.get("properties", {})] if isinstance(err.instance, dict) else []
             if extra and isinstance(err.instance, Node):
                 loc = err.instance.where(extra[0])
-                message = f"unknown key {extra[0]!r} (a typo?)"
+                known = sorted(err.schema.get("properties", {}))
+                message = f"unknown key {extra[0]!r}{did_you_mean(extra[0], known) or ' (a typo?)'}"
         elif err.validator in ("oneOf", "anyOf") and err.context:
             best = min(err.context, key=lambda e: len(list(e.absolute_path)))
             message = best.message
@@ -292,10 +307,10 @@ def check(data: Any, raw: Any, stem: str) -> list[SpecError]:
         if "messages_transform" in mode:
             if mode_name != "chat":
                 err(mode.where("messages_transform"), "messages_transform applies to the chat mode only")
-            elif mode["messages_transform"] not in transforms or not transforms[mode["messages_transform"]].messages:
-                name = mode["messages_transform"]
-                fits = sorted(t for t, d in transforms.items() if d.messages)
-                err(mode.where_value("messages_transform"), f"unknown messages transform {name!r}{did_you_mean(name, fits)}; known: {', '.join(fits)}")
+            fits = sorted(t for t, d in transforms.items() if d.messages)
+            for name in ll(mode["messages_transform"]):
+                if name not in transforms or not transforms[name].messages:
+                    err(mode.where_value("messages_transform"), f"unknown messages transform {name!r}{did_you_mean(name, fits)}; known: {', '.join(fits)}")
         params: Any = mode.get("params") or {}
         targets: dict[tuple[str, ...], tuple[str, bool]] = {}
         for pname, param in params.items():
