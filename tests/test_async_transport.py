@@ -556,6 +556,98 @@ def test_request_asking_to_close_does_not_reuse_the_connection() -> None:
     assert asyncio.run(main()) == 3
 
 
+# ---------------------------------------------------------------------------- what the transport adds to llhttp's parsing
+
+
+def test_head_larger_than_the_limit_is_a_protocol_error() -> None:
+    from specgen_runtime.http1 import MAX_HEAD
+
+    filler = b"x-filler: " + b"a" * 1000 + b"\r\n"  # valid lines: llhttp itself sets no limit
+    raw = b"HTTP/1.1 200 OK\r\n" + filler * (MAX_HEAD // len(filler) + 2) + b"content-length: 0\r\n\r\n"
+
+    async def main() -> None:
+        async with scripted(replies(raw)) as (url, _):
+            await fetch(url)
+
+    with pytest.raises(httpx.RemoteProtocolError, match="too large"):
+        asyncio.run(main())
+
+
+def test_each_response_on_a_reused_connection_is_parsed_afresh() -> None:
+    chunked = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2\r\nok\r\n0\r\nx-trailer: 1\r\n\r\n"
+    plain = b"HTTP/1.1 201 Created\r\nx-second: 2\r\ncontent-length: 3\r\n\r\nnew"
+
+    async def main() -> tuple[httpx.Response, httpx.Response, httpx.Response, int]:
+        async with scripted(replies(b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\n", chunked, plain)) as (url, conns), \
+                httpx.AsyncClient(transport=AsyncTransport()) as client:
+            head = await fetch(url, client, method="HEAD")  # a head describing a body that is not sent
+            first = await fetch(url, client)
+            second = await fetch(url, client)
+            return head, first, second, len(conns)
+
+    head, first, second, n = asyncio.run(main())
+    assert head.content == b"" and first.text == "ok" and second.text == "new"
+    assert second.status_code == 201 and second.reason_phrase == "Created"
+    assert [k for k, _ in second.headers.items()] == ["x-second", "content-length"]  # no trailer of the last one
+    assert "x-trailer" not in first.headers  # trailers are not passed on
+    assert n == 1
+
+
+def test_bytes_after_a_response_close_its_connection() -> None:
+    ok = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"
+
+    async def main() -> tuple[list[str], int]:
+        async with scripted(replies(ok + b"junk", ok + b"HTTP/1.1 200 OK\r\n", ok)) as (url, conns), \
+                httpx.AsyncClient(transport=AsyncTransport()) as client:
+            texts = [(await fetch(url, client)).text for _ in range(3)]
+            return texts, len(conns)
+
+    texts, n = asyncio.run(main())
+    assert texts == ["ok", "ok", "ok"] and n == 3  # neither the junk nor the half response is taken for the next one
+
+
+def test_switching_protocols_is_refused_and_http10_is_reported() -> None:
+    switch = b"HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: upgrade\r\n\r\n"
+
+    async def refused() -> None:
+        async with scripted(replies(switch)) as (url, _):
+            await fetch(url)
+
+    with pytest.raises(httpx.RemoteProtocolError, match="101"):
+        asyncio.run(refused())
+
+    async def old() -> tuple[httpx.Response, int]:
+        async with scripted(replies(b"HTTP/1.0 200 OK\r\ncontent-length: 2\r\n\r\nok")) as (url, conns), \
+                httpx.AsyncClient(transport=AsyncTransport()) as client:
+            response = await fetch(url, client)
+            assert (await fetch(url, client)).text == "ok"
+            return response, len(conns)
+
+    response, n = asyncio.run(old())
+    assert response.http_version == "HTTP/1.0" and response.text == "ok"
+    assert n == 2  # HTTP/1.0 without keep-alive: one connection per response
+
+
+def test_reset_in_the_middle_of_a_body_is_a_transport_error() -> None:
+    import struct
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _: int) -> None:
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nabc")
+        await writer.drain()
+        await asyncio.sleep(0.05)
+        sock = writer.get_extra_info("socket")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close sends a reset
+        writer.transport.abort()
+
+    async def main() -> None:
+        async with scripted(handler) as (url, _):
+            await fetch(url)
+
+    with pytest.raises(httpx.TransportError):
+        asyncio.run(main())
+
+
 def test_clients_share_one_tls_context_unless_told_otherwise() -> None:
     import ssl
 

@@ -194,7 +194,7 @@ def test_validate_github_annotations_name_file_line_and_column(tmp_path: Path, m
     monkeypatch.chdir(tmp_path)
     code, out, err = run(capsys, "validate", "--error-format", "github")
     assert code == EXIT_SPEC
-    assert re.fullmatch(rf"::error file=specs/groq\.yaml,line={bad},col=\d+::modes\.chat\.params\.n: unknown key 'rnage' \(a typo\?\)\n", out)
+    assert re.fullmatch(rf"::error file=specs/groq\.yaml,line={bad},col=\d+::modes\.chat\.params\.n: unknown key 'rnage' \(did you mean 'range'\?\)\n", out)
     assert "1 error" in err
     # the default stays file:line:column on stderr
     code, out, err = run(capsys, "validate")
@@ -256,7 +256,7 @@ def test_conform_exits_2_on_an_unusable_transcripts_file(tmp_path: Path, monkeyp
     (tmp_path / "specs" / "fixtures" / "acme" / "chat" / "transcripts.yaml").write_text("requests:\n  x: {params: {}}\n", encoding="utf-8")
     code, out, _ = run(capsys, "conform", "acme", "--error-format", "github")
     assert code == EXIT_SPEC
-    assert out == "::error file=specs/fixtures/acme/chat/transcripts.yaml::requests.x: needs expect: {...}\n"
+    assert out == "::error file=specs/fixtures/acme/chat/transcripts.yaml,line=2,col=6::requests.x: 'expect' is a required property\n"
 
 
 # ---------------------------------------------------------------------------- --help, pre-commit

@@ -125,11 +125,11 @@ def test_check_detects_stale_and_hand_edits(tmp_path: Path, capsys: pytest.Captu
     assert main(["build", "--specs", str(specs), "--out", str(out)]) == 0
     assert main(["build", "--specs", str(specs), "--out", str(out), "--check"]) == 0
     module = out / "good.py"
-    module.write_text(module.read_text().replace("'temperature', v, 0, 2", "'temperature', v, 0, 9"))
+    module.write_text(module.read_text().replace('"temperature", v, 0, 2', '"temperature", v, 0, 9'))
     capsys.readouterr()
     assert main(["build", "--specs", str(specs), "--out", str(out), "--check"]) == 1
     diff = capsys.readouterr().out
-    assert "-        _rt.check_range(PROVIDER, model, 'temperature', v, 0, 9)" in diff or "0, 9" in diff
+    assert '-        _rt.check_range(PROVIDER, model, "temperature", v, 0, 9)' in diff or "0, 9" in diff
     assert main(["build", "--specs", str(specs), "--out", str(out)]) == 0  # a build repairs the hand edit
     assert main(["build", "--specs", str(specs), "--out", str(out), "--check"]) == 0
 

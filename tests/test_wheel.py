@@ -46,7 +46,8 @@ def test_wheel_contents(wheels: tuple[Path, Path]) -> None:
     assert not any(n.startswith("specgen/") for n in light)
     metadata = next(n for n in light if n.endswith("/METADATA"))
     requires = [line for line in zipfile.ZipFile(adapters).read(metadata).decode().splitlines() if line.startswith("Requires-Dist:")]
-    assert sorted(r.split(":", 1)[1].split(">")[0].split("<")[0].strip() for r in requires) == ["httpx", "sniffio"]
+    # httpx and sniffio, and httptools: AsyncTransport parses HTTP/1.1 with llhttp (README)
+    assert sorted(r.split(":", 1)[1].split(">")[0].split("<")[0].strip() for r in requires) == ["httptools", "httpx", "sniffio"]
 
 
 def test_installed_wheel_builds_a_user_spec_extending_a_builtin(wheels: tuple[Path, Path], tmp_path: Path) -> None:
@@ -83,7 +84,7 @@ def test_adapters_alone_install_light_and_call(wheels: tuple[Path, Path], tmp_pa
     names = {line.split("==")[0].lower() for line in listed.splitlines()}
     build_side = {"specgen", "pyyaml", "jinja2", "jsonschema", "hypothesis", "datamodel-code-generator", "pydantic", "black", "isort"}
     assert not names & build_side, names & build_side
-    assert {"specgen-providers", "httpx", "sniffio"} <= names
+    assert {"specgen-providers", "httpx", "sniffio", "httptools"} <= names
     script = (
         "import importlib, pathlib, specgen_providers\n"
         "mods = [p.stem for p in pathlib.Path(specgen_providers.__file__).parent.glob('*.py') if p.stem != '__init__']\n"

@@ -5,14 +5,14 @@ Importing this package imports no adapter; each module is loaded on first use.
 """
 
 PROVIDERS: tuple[str, ...] = (
-    'anthropic',
-    'cohere',
-    'deepseek',
-    'gemini',
-    'groq',
-    'litellm_proxy',
-    'mistral',
-    'ollama',
-    'openai',
-    'openrouter',
+    "anthropic",
+    "cohere",
+    "deepseek",
+    "gemini",
+    "groq",
+    "litellm_proxy",
+    "mistral",
+    "ollama",
+    "openai",
+    "openrouter",
 )

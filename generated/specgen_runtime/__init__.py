@@ -1,4 +1,10 @@
-"""What generated adapters import.  Never imports the build side (yaml, jinja2, jsonschema)."""
+"""What generated adapters import.  Never imports the build side (yaml, jinja2, jsonschema).
+
+``INTERFACE`` is the version of what generated code takes from this package (every such name is in
+its module's ``__all__``; ``tests/test_runtime_interface.py`` checks it). It changes when one of
+those names or its meaning changes; a generated module records the version it was built for and
+refuses, at import, to run on a runtime that provides another.
+"""
 
 from specgen_runtime.errors import (
     APIConnectionError,
@@ -31,7 +37,10 @@ from specgen_runtime.types import (
     Usage,
 )
 
+INTERFACE = 1
+
 __all__ = [
+    "INTERFACE",
     "APIConnectionError",
     "APIResponseValidationError",
     "AuthenticationError",

@@ -26,7 +26,7 @@ from specgen_runtime.errors import (
     scrub_cut,
 )
 from specgen_runtime.shape import check_chunk, check_completion, check_embeddings, new_id
-from specgen_runtime.types import ChatCompletion, ChatCompletionChunk, EmbeddingResponse
+from specgen_runtime.types import ChatCompletion, ChatCompletionChunk, EmbeddingResponse, ModelInfo
 
 if TYPE_CHECKING:  # adapters import httpx themselves; the spec checks (formats, via here) need not
     import httpx
@@ -41,8 +41,14 @@ class Decoder(Protocol):
 __all__ = [
     "EMULATED_STREAM",
     "MISSING",
+    "Decoder",
+    "Handler",
     "StreamState",
     "UnsupportedValue",
+    "add_body",
+    "add_headers",
+    "arun_stream",
+    "as_error",
     "check_enum",
     "check_range",
     "compile_patterns",
@@ -51,21 +57,35 @@ __all__ = [
     "embeddings_result",
     "emulated_chunks",
     "encode",
+    "env",
     "error_fields",
+    "error_fields_of",
+    "fill_base_url",
     "finish_reason",
+    "finish_usage",
     "get_path",
+    "invalid_params",
     "json_body",
     "make_request",
+    "malformed",
     "map_field",
     "map_value",
+    "model_list",
     "new_id",
+    "now",
     "path_quote",
     "read_path",
     "refuse",
+    "register_key",
     "request_model",
+    "retry_after",
+    "run_stream",
     "set_path",
+    "str_at",
     "take_model",
     "transform",
+    "url",
+    "usage_from",
     "vectors",
 ]
 
@@ -105,6 +125,19 @@ def url(text: str) -> httpx.URL:
     import httpx
 
     return httpx.URL(text)
+
+
+_HOST_PART = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?")
+
+
+def fill_base_url(url: str, values: Mapping[str, str], provider: str) -> str:
+    """A base URL's ``{name}`` variables filled in (``https://{resource}.openai.azure.com``); a value
+    must be a host-name part (letters, digits, dots, hyphens), so no value can redirect the call."""
+    for name, value in values.items():
+        if not _HOST_PART.fullmatch(value):
+            raise BadRequestError(f"{name} {value!r} is not a valid host-name part for the base URL", provider=provider)
+        url = url.replace("{" + name + "}", value)
+    return url
 
 
 def path_quote(value: str) -> str:
@@ -151,6 +184,39 @@ def str_at(obj: Any, path: tuple[str, ...]) -> str | None:
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     raise TypeError(f"{'.'.join(path)} is a {type(value).__name__}, not a string")
+
+
+def model_list(
+    data: Any,
+    items: tuple[str, ...],
+    id_path: tuple[str, ...],
+    id_prefix: str,
+    fields: tuple[tuple[str, tuple[str, ...]], ...],
+    known: Mapping[str, ModelInfo],
+) -> list[ModelInfo]:
+    """A discovery response's models, each merged with what the spec knows of it (the spec's
+    facts first: prices and limits the provider's list does not give)."""
+    found = read_path(data, items)
+    if not isinstance(found, list):
+        raise TypeError(f"{'.'.join(items)} is a {type(found).__name__}, not a list of models")
+    out: list[ModelInfo] = []
+    for item in found:
+        model_id = str_at(item, id_path) if isinstance(item, dict) else item if isinstance(item, str) else None
+        if not model_id:
+            raise TypeError("a listed model has no id")
+        if id_prefix and model_id.startswith(id_prefix):
+            model_id = model_id[len(id_prefix) :]
+        info: dict[str, Any] = {"id": model_id, "listed": True}
+        for name, path in fields:
+            value = read_path(item, path) if isinstance(item, dict) else None
+            if value is not None:
+                info[name] = value
+        spec = known.get(model_id)
+        if spec is not None:
+            info.update(spec)
+            info["known"] = True
+        out.append(info)  # type: ignore[arg-type]
+    return out
 
 
 def vectors(data: Any, paths: tuple[tuple[str, ...], ...]) -> list[dict[str, Any]]:

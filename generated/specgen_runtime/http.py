@@ -39,6 +39,7 @@ from specgen_runtime.modes import ChatMode, Mode
 from specgen_runtime.types import ChatCompletionChunk
 
 if TYPE_CHECKING:
+    from specgen_runtime.auth import TokenSource
     from specgen_runtime.transport import AsyncTransport
 
 __all__ = ["AsyncClient", "Client"]
@@ -185,6 +186,8 @@ class _BaseClient:
     provider: ClassVar[str] = ""
     api_key_env: ClassVar[tuple[str, ...]] = ()
     base_url_env: ClassVar[tuple[str, ...]] = ()
+    #: the spec's ``auth.token`` (the key is exchanged for an access token), or None
+    token_spec: ClassVar[Mapping[str, Any] | None] = None
 
     def __init__(
         self,
@@ -195,9 +198,15 @@ class _BaseClient:
         max_retries: int = 2,
         api_version: str | None = None,
         backoff: float = 0.5,
+        token_url: str | None = None,
     ) -> None:
         self._api_key = api_key or _env(self.api_key_env)
         register_key(self._api_key)
+        self._tokens: TokenSource | None = None
+        if self.token_spec is not None:
+            from specgen_runtime.auth import TokenSource
+
+            self._tokens = TokenSource(self.provider, self.token_spec, self._api_key, token_url)
         self.base_url = base_url or _env(self.base_url_env)
         self.api_version = api_version
         self.max_retries = max(0, int(max_retries))
@@ -210,10 +219,14 @@ class _BaseClient:
     def __repr__(self) -> str:  # never shows the key
         return f"{type(self).__name__}(provider={self.provider!r}, base_url={self.base_url!r})"
 
-    def _build(self, mode: Mode[Any], params: Mapping[str, Any]) -> httpx.Request:
-        return mode.build_request(
-            params, api_key=self._api_key, base_url=self.base_url, api_version=self.api_version
-        )
+    #: values of the URL's template variables given to the constructor (``deployment=``)
+    _path_values: Mapping[str, str] = {}
+
+    def _build(self, mode: Mode[Any], params: Mapping[str, Any], key: str | None) -> httpx.Request:
+        """The request, built with ``key``: the API key, or the access token it was exchanged for."""
+        if self._path_values:  # the call's own values win over the client's
+            params = {**self._path_values, **params}
+        return mode.build_request(params, api_key=key, base_url=self.base_url, api_version=self.api_version)
 
     def _delay(self, attempt: int, error: LLMError) -> float:
         if error.retry_after is not None:
@@ -262,8 +275,11 @@ class Client(_BaseClient):
         api_version: str | None = None,
         backoff: float = 0.5,
         http_client: httpx.Client | None = None,
+        token_url: str | None = None,
     ) -> None:
-        super().__init__(api_key, base_url, timeout=timeout, max_retries=max_retries, api_version=api_version, backoff=backoff)
+        super().__init__(
+            api_key, base_url, timeout=timeout, max_retries=max_retries, api_version=api_version, backoff=backoff, token_url=token_url
+        )
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(timeout=self.timeout, verify=shared_ssl_context())
 
@@ -310,14 +326,17 @@ class Client(_BaseClient):
             return error
         return self._map_error(response, model)
 
+    def _key(self) -> str | None:
+        return self._tokens.get(self._http) if self._tokens is not None else self._api_key
+
     def _call(self, mode: Mode[T], params: Mapping[str, Any]) -> T:
-        request = self._build(mode, params)
+        request = self._build(mode, params, self._key())
         response = self._send(request, _model_of(params), False)
         return mode.parse_response(response)
 
     def _stream(self, mode: ChatMode, params: Mapping[str, Any]) -> Iterator[ChatCompletionChunk]:
         model = _model_of(params)
-        request = self._build(mode, {**params, "stream": True})
+        request = self._build(mode, {**params, "stream": True}, self._key())
         emulated = request.extensions.get(EMULATED_STREAM)
         if emulated is not None:  # a request the provider cannot stream: one response, replayed
             completion = mode.parse_response(self._send(request, model, False))
@@ -352,8 +371,11 @@ class AsyncClient(_BaseClient):
         api_version: str | None = None,
         backoff: float = 0.5,
         http_client: httpx.AsyncClient | None = None,
+        token_url: str | None = None,
     ) -> None:
-        super().__init__(api_key, base_url, timeout=timeout, max_retries=max_retries, api_version=api_version, backoff=backoff)
+        super().__init__(
+            api_key, base_url, timeout=timeout, max_retries=max_retries, api_version=api_version, backoff=backoff, token_url=token_url
+        )
         self._owns_http = http_client is None
         # our own client sends straight to AsyncTransport (what httpx.AsyncClient.send would do
         # for these requests, minus its overhead); with a proxy configured, stock httpx does it all
@@ -428,14 +450,17 @@ class AsyncClient(_BaseClient):
             return error
         return self._map_error(response, model)
 
+    async def _key(self) -> str | None:
+        return await self._tokens.aget(self._http) if self._tokens is not None else self._api_key
+
     async def _call(self, mode: Mode[T], params: Mapping[str, Any]) -> T:
-        request = self._build(mode, params)
+        request = self._build(mode, params, await self._key())
         response = await self._send(request, _model_of(params), False)
         return mode.parse_response(response)
 
     async def _stream(self, mode: ChatMode, params: Mapping[str, Any]) -> AsyncIterator[ChatCompletionChunk]:
         model = _model_of(params)
-        request = self._build(mode, {**params, "stream": True})
+        request = self._build(mode, {**params, "stream": True}, await self._key())
         emulated = request.extensions.get(EMULATED_STREAM)
         if emulated is not None:  # a request the provider cannot stream: one response, replayed
             completion = mode.parse_response(await self._send(request, model, False))

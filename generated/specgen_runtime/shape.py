@@ -179,18 +179,20 @@ def _tool_calls(holder: dict[str, Any], where: str, chunk: bool) -> None:
                 fn["arguments"] = ""
 
 
+_KIND_OF = {
+    **dict.fromkeys(_TEXT_FIELDS, str),
+    "images": list,
+    "annotations": list,
+    "function_call": dict,
+}
+
+
 def _texts(holder: dict[str, Any], where: str) -> None:
-    for key in _TEXT_FIELDS:
-        value = holder.get(key)
-        if value is not None and not isinstance(value, str):
+    # a delta holds one or two keys: walk them, not every field OpenAI defines
+    for key, value in holder.items():
+        kind = _KIND_OF.get(key)
+        if kind is not None and value is not None and not isinstance(value, kind):
             raise _Bad(f"{where}.{key}", value)
-    for key in ("images", "annotations"):
-        value = holder.get(key)
-        if value is not None and not isinstance(value, list):
-            raise _Bad(f"{where}.{key}", value)
-    fc = holder.get("function_call")
-    if fc is not None and not isinstance(fc, dict):
-        raise _Bad(where + ".function_call", fc)
 
 
 def _head(obj: dict[str, Any], kind: str, model: str, default_id: str | None, created: int | None) -> None:

@@ -20,7 +20,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-__all__ = ["TOOLS_SAMPLE", "Transform", "function_tools", "registered", "transform"]
+__all__ = [
+    "TOOLS_SAMPLE",
+    "Transform",
+    "as_list",
+    "as_str",
+    "developer_to_system",
+    "drop_null_content",
+    "function_tools",
+    "identity",
+    "negate",
+    "registered",
+    "response_format_inline_schema",
+    "strip_message_names",
+    "transform",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 

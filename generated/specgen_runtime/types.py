@@ -8,7 +8,7 @@ built: construction costs one object, attribute access reads the dict, and
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, TypedDict
 
 __all__ = [
     "ChatCompletion",
@@ -20,6 +20,7 @@ __all__ = [
     "EmbeddingResponse",
     "Function",
     "Message",
+    "ModelInfo",
     "ToolCall",
     "Usage",
     "WireView",
@@ -272,3 +273,23 @@ class EmbeddingResponse(WireView):
     def usage(self) -> Usage | None:
         u = self._data.get("usage")
         return Usage(u) if isinstance(u, dict) else None
+
+
+class ModelInfo(TypedDict, total=False):
+    """What is known of a model: from the spec's ``models.known`` (``MODELS``) and, for
+    ``list_models()``, from the provider's discovery endpoint. Prices are per token, in USD."""
+
+    id: str
+    mode: str  # chat (default) | embeddings
+    display_name: str
+    context_window: int
+    max_output: int
+    vision: bool
+    tools: bool
+    reasoning: bool
+    input_cost_per_token: float
+    output_cost_per_token: float
+    created: int
+    owned_by: str
+    listed: bool  # the provider's discovery endpoint lists it
+    known: bool  # the spec declares it (MODELS)

@@ -1,4 +1,9 @@
-"""The ``specgen`` command line."""
+"""The ``specgen`` command line.
+
+One module (about 600 lines) on purpose: the argparse tree, every command's help text and exit
+codes, and one thin ``cmd_*`` per command that imports its layer only when the command runs;
+it is the only module that may import every layer (see ARCHITECTURE.md).
+"""
 
 from __future__ import annotations
 
@@ -71,16 +76,21 @@ _FILE_MESSAGE = re.compile(r"^(\S+\.ya?ml): (.*)$", re.S)
 
 def _report_file_error(message: str, error_format: str, specs_dir: Path) -> int:
     """A transcripts or verdicts file that cannot be used (its message starts with the file)."""
-    m = _FILE_MESSAGE.match(message)
     if error_format == "github":
-        if m:
-            print(github_annotation(m.group(2), file=_file_for(specs_dir)(m.group(1))))
-        else:
-            print(github_annotation(message))
+        for one in message.splitlines():  # a transcripts file may report several problems
+            at = _FILE_LINE_MESSAGE.match(one)
+            m = _FILE_MESSAGE.match(one)
+            if at:
+                print(github_annotation(at.group(4), file=_file_for(specs_dir)(at.group(1)), line=int(at.group(2)), col=int(at.group(3))))
+            elif m:
+                print(github_annotation(m.group(2), file=_file_for(specs_dir)(m.group(1))))
+            else:
+                print(github_annotation(one))
     print(f"specgen: {message}", file=sys.stderr)
     return EXIT_SPEC
 
 
+_FILE_LINE_MESSAGE = re.compile(r"^(\S+\.ya?ml):(\d+):(\d+): (.*)$")
 _DIFF_FROM = re.compile(r"^--- (?P<name>.+) \(on disk\)$")
 _DIFF_GONE = re.compile(r"^--- (?P<name>.+) has no spec any more$")
 _HUNK = re.compile(r"^@@ -(?P<line>\d+)")
@@ -179,7 +189,7 @@ def cmd_oracle(args: argparse.Namespace) -> int:
     from specgen.audit import LiteLLMMissingError
     from specgen.audit.oracle import ORACLE_FILE, dumps, run_oracle, stale_report, summary
     from specgen.audit.verdicts import VERDICTS_FILE, VerdictError, load_verdicts
-    from specgen.conform.transcripts import TranscriptError
+    from specgen.transcripts import TranscriptError
 
     specs_dir = Path(args.specs) if args.specs else _default_specs()
     folder = Path(args.out)
@@ -221,7 +231,7 @@ def cmd_conform(args: argparse.Namespace) -> int:
         return cmd_oracle(args)
     from specgen.conform.report import summary, write_json
     from specgen.conform.runner import conform
-    from specgen.conform.transcripts import TranscriptError
+    from specgen.transcripts import TranscriptError
 
     specs_dir = Path(args.specs) if args.specs else _default_specs()
     try:
@@ -243,8 +253,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
     from specgen.audit.oracle import ORACLE_FILE
     from specgen.audit.verdicts import VERDICTS_FILE, VerdictError, load_verdicts
     from specgen.conform.runner import conform
-    from specgen.conform.transcripts import TranscriptError
     from specgen.spec.resolve import load_specs
+    from specgen.transcripts import TranscriptError
 
     specs_dir = Path(args.specs) if args.specs else _default_specs()
     folder = Path(args.out)

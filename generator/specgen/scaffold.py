@@ -82,8 +82,8 @@ def load_parent(parent: str, name: str, specs_dir: Path) -> Parent:
     """What the scaffold needs of ``parent``, resolved as the build resolves it (raises
     :class:`~specgen.spec.errors.SpecErrors` when it is invalid)."""
     from specgen.build.ir import build_ir
-    from specgen.conform.transcripts import TranscriptError, load
     from specgen.spec.resolve import load_specs
+    from specgen.transcripts import TranscriptError, load
 
     path = find_parent(parent, name, specs_dir)
     (base,) = load_specs(path.parent, files=[path])

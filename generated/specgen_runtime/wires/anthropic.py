@@ -20,6 +20,24 @@ from specgen_runtime.wires._common import (
     tool_call,
 )
 
+__all__ = [
+    "CHOICE_PREFIX",
+    "MODES",
+    "NAME",
+    "PARAMS_ROOT",
+    "PASSTHROUGH",
+    "RESPONSE_DEFAULTS",
+    "STREAMS",
+    "chat_choices",
+    "chat_finalize",
+    "chat_request",
+    "openai_tool_choice_to_anthropic",
+    "openai_tools_to_anthropic",
+    "parallel_tool_calls_to_anthropic",
+    "reasoning_effort_to_anthropic_thinking",
+    "response_format_to_anthropic",
+]
+
 NAME = "anthropic"
 MODES = frozenset({"chat"})
 STREAMS = False  # Anthropic's stream is an event table in the spec, not whole objects

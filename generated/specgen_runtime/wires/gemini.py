@@ -25,12 +25,36 @@ from specgen_runtime.wires._common import (
     tool_call,
 )
 
+__all__ = [
+    "CHOICE_PREFIX",
+    "MODES",
+    "NAME",
+    "PARAMS_ROOT",
+    "PASSTHROUGH",
+    "PROTO_JSON",
+    "RESPONSE_DEFAULTS",
+    "STREAMS",
+    "chat_choices",
+    "chat_finalize",
+    "chat_request",
+    "embeddings_data",
+    "embeddings_request",
+    "modalities_to_gemini",
+    "openai_tool_choice_to_gemini",
+    "openai_tools_to_gemini",
+    "reasoning_effort_to_gemini_thinking",
+    "response_format_to_gemini",
+    "stream_choices",
+]
+
 NAME = "gemini"
 MODES = frozenset({"chat", "embeddings"})
 STREAMS = True
 PASSTHROUGH = False
 RESPONSE_DEFAULTS: dict[str, str] = {}
 CHOICE_PREFIX = "candidates.0."
+#: its JSON is protobuf's: snake_case and lowerCamelCase field names are the same field
+PROTO_JSON = True
 #: batchEmbedContents: the mapped options go into each request (the first one when checked)
 PARAMS_ROOT: dict[str, tuple[str, ...]] = {"embeddings": ("requests", "0")}
 

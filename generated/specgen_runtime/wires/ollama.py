@@ -23,6 +23,24 @@ from specgen_runtime.wires._common import (
     tool_call,
 )
 
+__all__ = [
+    "CHOICE_PREFIX",
+    "MODES",
+    "NAME",
+    "PARAMS_ROOT",
+    "PASSTHROUGH",
+    "RESPONSE_DEFAULTS",
+    "STREAMS",
+    "chat_choices",
+    "chat_finalize",
+    "chat_request",
+    "embeddings_data",
+    "embeddings_request",
+    "reasoning_effort_to_ollama_think",
+    "response_format_to_ollama",
+    "stream_choices",
+]
+
 NAME = "ollama"
 MODES = frozenset({"chat", "embeddings"})
 STREAMS = True

@@ -15,6 +15,22 @@ from specgen_runtime.wires._common import (
     with_parts_split,
 )
 
+__all__ = [
+    "CHOICE_PREFIX",
+    "MODES",
+    "NAME",
+    "PARAMS_ROOT",
+    "PASSTHROUGH",
+    "RESPONSE_DEFAULTS",
+    "STREAMS",
+    "chat_choices",
+    "chat_finalize",
+    "chat_request",
+    "embeddings_data",
+    "embeddings_request",
+    "stream_choices",
+]
+
 NAME = "openai"
 MODES = frozenset({"chat", "embeddings"})
 #: stream events are whole chunk objects this wire reads (``stream.format: openai``)

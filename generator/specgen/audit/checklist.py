@@ -28,7 +28,7 @@ from typing import Any
 
 from specgen.audit.verdicts import UNREVIEWED, VERDICTS, Verdict, verdict_for
 from specgen.build.ir import ProviderIR, build_ir
-from specgen.conform.runner import FAIL, PASS, Result
+from specgen.results import FAIL, PASS, Result
 from specgen.spec.resolve import ResolvedSpec
 
 VERIFIED, UNVERIFIED_CELL, FAILING, GAP, OURS = "✅", "⚠️", "❌", "gap", "➕"

@@ -1,5 +1,9 @@
 """The LiteLLM reference snapshot: what an installed ``litellm`` supports, per provider and mode.
 
+One module (about 670 lines) on purpose: it has one job, introspecting LiteLLM into the
+snapshot, and the snapshot's format (below), the probes and the serializer change together with
+the pinned LiteLLM; the offline guard it shares with the capture lives in ``_offline``.
+
 ``specgen reference sync`` writes ``checklist/litellm_reference.json`` from LiteLLM's own data:
 ``litellm.provider_list``, ``litellm.models_by_provider``, the bundled model cost map
 (``litellm.model_cost``), the bundled provider/endpoint table

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import jinja2
 
-from specgen.build.ir import build_ir
+from specgen.build.ir import build_ir, value_expression
 from specgen.build.literals import LiteralError, comment, dotted, ident, lit
 from specgen.build.manifest import (
     HEADER_PREFIX,
@@ -50,6 +50,7 @@ def make_env(extra_templates: Path | None = None) -> jinja2.Environment:
     env.filters["lit"] = lit
     env.filters["ident"] = ident
     env.filters["dotted"] = dotted
+    env.filters["value_expr"] = lambda v: value_expression(str(v))[0]
     env.filters["comment"] = comment
     env.filters["block"] = _block
     env.filters["casefold"] = lambda v: str(v).casefold()
@@ -118,6 +119,31 @@ def render_all(specs: list[ResolvedSpec], env: jinja2.Environment) -> dict[str, 
     return files
 
 
+#: the formatter's settings, fixed here so that the output is the same whatever configuration the
+#: folder it is built in has (ruff's version is pinned by the compiler's dependencies)
+RUFF_FORMAT = ("format", "--isolated", "--line-length", "100", "--target-version", "py311", "--quiet", "--no-cache")
+
+
+def format_python(texts: dict[str, str]) -> dict[str, str]:
+    """The modules formatted by ``ruff format``, in one run over a temporary folder, so that
+    generated code reads like code a person formatted (``ruff format --check`` passes on it)."""
+    import subprocess
+    import tempfile
+
+    from ruff.__main__ import find_ruff_bin
+
+    py = {n: t for n, t in texts.items() if n.endswith(".py")}
+    if not py:
+        return texts
+    with tempfile.TemporaryDirectory(prefix="specgen-format-") as tmp:
+        for name, text in py.items():
+            (Path(tmp) / name).write_text(text, encoding="utf-8", newline="\n")
+        proc = subprocess.run([find_ruff_bin(), *RUFF_FORMAT, tmp], capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise RuntimeError(f"ruff format failed on the rendered modules: {proc.stderr.strip()[:500]}")
+        return {**texts, **{name: (Path(tmp) / name).read_text(encoding="utf-8") for name in py}}
+
+
 @dataclass
 class BuildResult:
     written: list[str] = field(default_factory=list)
@@ -170,12 +196,16 @@ def build(
             errors.append(exc)
             continue
         wanted[name] = text
-        new_modules[spec.name] = {"input": ihash, "output": sha(text), "extends": extends}
+        new_modules[spec.name] = {"input": ihash, "output": "", "extends": extends}
     if errors:
         raise SpecErrors(errors)
 
     names = {s.name for s in specs} | (set(existing) if only else set())
     wanted["__init__.py"] = render_init(env, names)
+    wanted = format_python(wanted)
+    for name, text in wanted.items():
+        if name[:-3] in new_modules and not new_modules[name[:-3]]["output"]:
+            new_modules[name[:-3]]["output"] = sha(text)
     wanted["py.typed"] = ""
     removals = [] if only else sorted(set(existing) - {s.name for s in specs})
 
@@ -195,6 +225,18 @@ def build(
                 )
         for stem in removals:
             diffs.append(f"--- {out.name}/{stem}.py has no spec any more\n")
+        # the manifest too: a clean checkout plus `specgen build` must leave nothing to commit
+        manifest = manifest_text(new_modules, init_record(wanted["__init__.py"], names))
+        on_disk = manifest_path.read_text(encoding="utf-8") if manifest_path.is_file() else ""
+        if on_disk != manifest:
+            diffs.extend(
+                difflib.unified_diff(
+                    on_disk.splitlines(keepends=True),
+                    manifest.splitlines(keepends=True),
+                    fromfile=f"{out.name}/{MANIFEST} (on disk)",
+                    tofile=f"{out.name}/{MANIFEST} (from specs and specgen)",
+                )
+            )
         result.stale_diff = "".join(diffs)
         return result
 

@@ -2,6 +2,10 @@
 
 Spec strings stay plain Python values here; templates place them only through
 the ``lit``/``ident``/``comment`` filters (see :mod:`specgen.build.literals`).
+
+Longer than 600 lines on purpose: each IR dataclass sits next to the function that fills it from
+the spec, so a template author finds a field and where it comes from in one place; splitting the
+stream and response parts off would put one construct in two files.
 """
 
 from __future__ import annotations
@@ -122,6 +126,45 @@ class StreamIR:
     emulate_when: list[tuple[Path, list[Any]]] = field(default_factory=list)
 
 
+#: Python types of the OpenAI params a caller passes (for typed keyword arguments); a param not
+#: named here is typed ``Any``. Fixed in the compiler: a spec names params, never types.
+PARAM_TYPES = {
+    "model": "str",
+    "messages": "Sequence[Mapping[str, Any]]",
+    "input": "str | Sequence[str] | Sequence[int] | Sequence[Sequence[int]]",
+    "temperature": "float",
+    "top_p": "float",
+    "top_k": "int",
+    "max_tokens": "int",
+    "max_completion_tokens": "int",
+    "n": "int",
+    "seed": "int",
+    "stop": "str | Sequence[str]",
+    "tools": "Sequence[Mapping[str, Any]]",
+    "tool_choice": "str | Mapping[str, Any]",
+    "parallel_tool_calls": "bool",
+    "response_format": "Mapping[str, Any]",
+    "stream_options": "Mapping[str, Any]",
+    "user": "str",
+    "logprobs": "bool",
+    "top_logprobs": "int",
+    "logit_bias": "Mapping[str, float]",
+    "frequency_penalty": "float",
+    "presence_penalty": "float",
+    "reasoning_effort": "str",
+    "metadata": "Mapping[str, str]",
+    "service_tier": "str",
+    "modalities": "Sequence[str]",
+    "store": "bool",
+    "dimensions": "int",
+    "encoding_format": "str",
+    "thinking": "Mapping[str, Any]",
+    "prompt_cache_key": "str",
+    "safety_identifier": "str",
+    "verbosity": "str",
+}
+
+
 @dataclass
 class ModeIR:
     name: str
@@ -163,6 +206,22 @@ class ModeIR:
     data_paths: list[Path] = field(default_factory=list)
     #: embeddings: ``params.input`` places the input (else the wire's embeddings_request does)
     input_param: bool = False
+
+    @property
+    def typed_params(self) -> list[tuple[str, str, bool]]:
+        """(name, Python type, required) of every param a caller may pass, for the typed keyword
+        arguments of ``chat()`` / ``embeddings()``; empty for a mode that passes unknown params
+        through (any keyword is then fine)."""
+        if self.unsupported == "passthrough":
+            return []
+        required = ("model", "messages") if self.name == "chat" else ("model", "input")
+        out = [(n, PARAM_TYPES.get(n, "Any"), True) for n in required]
+        names = [p.name for p in self.params if p.kind != "refuse"] + [a[0] for a in self.aliases]
+        for name in dict.fromkeys(names):
+            if name not in required:
+                out.append((name, PARAM_TYPES.get(name, "Any"), False))
+        out += [("extra_headers", "Mapping[str, str]", False), ("extra_body", "Mapping[str, Any]", False)]
+        return out
 
     @property
     def all_path_vars(self) -> list[str]:
@@ -212,6 +271,14 @@ class ProviderIR:
     decoders: list[str] = field(default_factory=list)
     #: (dotted module, alias) of every wire and transform module the adapter calls
     imports: list[tuple[str, str]] = field(default_factory=list)
+    #: the runtime interface the module is built for (``specgen_runtime.INTERFACE`` at build time)
+    runtime_interface: int = 0
+    #: template variables in the base URL (``https://{resource}.openai.azure.com``)
+    base_url_vars: list[str] = field(default_factory=list)
+    #: ``auth.token`` (type token: the key is exchanged for an access token), as a literal
+    token_spec: dict[str, Any] | None = None
+    #: models.discovery, render-ready (method, path_expr, path_vars, items, id, id_prefix, fields, where)
+    discovery: dict[str, Any] | None = None
 
     @property
     def prefixed_ids(self) -> list[str]:
@@ -258,8 +325,33 @@ def path_expression(template: str) -> tuple[str, list[str]]:
     return (" + ".join(pieces) or "''"), names
 
 
+def value_expression(template: str) -> tuple[str, list[str]]:
+    """``"{api_version}"`` → a Python expression over the (unquoted) locals, and its variables: a
+    query value, which httpx encodes itself."""
+    from specgen.build.literals import lit
+
+    pieces: list[str] = []
+    names: list[str] = []
+    pos = 0
+    for m in TEMPLATE_PART.finditer(template):
+        if m.start() > pos:
+            pieces.append(lit(template[pos : m.start()]))
+        names.append(m.group(1))
+        pieces.append(f"v_{m.group(1)}")
+        pos = m.end()
+    if pos < len(template):
+        pieces.append(lit(template[pos:]))
+    return (" + ".join(pieces) or "''"), names
+
+
 def _query(node: Node | None) -> list[tuple[str, str]]:
-    return [(k, v) for k, v in (node or {}).items()]
+    """Query parameters as (name, value); a value may name template variables (templates render
+    it with the ``value_expr`` filter)."""
+    return [(k, str(v)) for k, v in (node or {}).items()]
+
+
+def _query_vars(node: Node | None) -> list[str]:
+    return [var for v in (node or {}).values() for var in value_expression(str(v))[1]]
 
 
 def build_ir(spec: ResolvedSpec) -> ProviderIR:
@@ -300,9 +392,10 @@ def build_ir(spec: ResolvedSpec) -> ProviderIR:
         )
 
     modes: list[ModeIR] = []
+    base_url_vars = [m.group(1) for m in TEMPLATE_PART.finditer(str(d.get("base_url") or ""))]
     imports: dict[str, str] = {}  # module → its alias in generated code
     for mode_name, mode in (d.get("modes") or {}).items():
-        modes.append(_mode_ir(mode_name, mode, d["modes"], pattern_var, imports))
+        modes.append(_mode_ir(mode_name, mode, d["modes"], pattern_var, imports, base_url_vars))
 
     models = []
     for m in (d.get("models") or {}).get("known") or ():
@@ -339,6 +432,28 @@ def build_ir(spec: ResolvedSpec) -> ProviderIR:
     )
     ir.decoders = sorted({m.stream.decoder for m in modes if m.stream})
     ir.imports = sorted(imports.items())
+    ir.base_url_vars = base_url_vars
+    if auth_type == "token":
+        token = auth.get("token") or {}
+        ir.token_spec = {str(k): (list(ll(v)) if k == "env" else v) for k, v in token.items()}
+    disc = (d.get("models") or {}).get("discovery")
+    if disc is not None:
+        path_expr, path_vars = path_expression(str(disc["path"]))
+        path_vars = list(dict.fromkeys([*path_vars, *_query_vars(disc.get("query")), *base_url_vars]))
+        ir.discovery = {
+            "method": str(disc.get("method", "GET")),
+            "path_expr": path_expr,
+            "path_vars": path_vars,
+            "query": _query(disc.get("query")),
+            "items": split_path(str(disc.get("items", "data"))),
+            "id": split_path(str(disc.get("id", "id"))),
+            "id_prefix": str(disc.get("id_prefix", "")),
+            "fields": [(str(k), split_path(str(v))) for k, v in (disc.get("fields") or {}).items()],
+            "where": _where(d["models"], "discovery"),
+        }
+    import specgen_runtime
+
+    ir.runtime_interface = specgen_runtime.INTERFACE
     names = {m.name for m in modes}
     ir.mode_classes = [c for c, n in (("ChatMode", "chat"), ("EmbeddingsMode", "embeddings")) if n in names]
     ir.result_types = sorted(
@@ -371,9 +486,10 @@ def _transform_ref(name: str | None, imports: dict[str, str]) -> str | None:
     return _ref(imports, found.module, found.name)
 
 
-def _mode_ir(name: str, mode: Node, parent: Node, pattern_var: Any, imports: dict[str, str]) -> ModeIR:
+def _mode_ir(name: str, mode: Node, parent: Node, pattern_var: Any, imports: dict[str, str], base_url_vars: list[str]) -> ModeIR:
     endpoint = mode.get("endpoint") or Node(mode.loc)
     path_expr, path_vars = path_expression(str(endpoint["path"]))
+    path_vars = list(dict.fromkeys([*path_vars, *_query_vars(endpoint.get("query")), *base_url_vars]))
     params: list[ParamIR] = []
     aliases: list[tuple[str, str, str]] = []
     node_params = mode.get("params") or Node(mode.loc)
@@ -512,6 +628,7 @@ _DECODERS = {"sse": "SSEDecoder", "ndjson": "NDJSONDecoder", "json_array": "JSON
 def _stream_ir(s: Node, has_finish_map: bool) -> StreamIR:
     endpoint = s.get("endpoint") or {}
     path_expr, path_vars = path_expression(str(endpoint["path"])) if "path" in endpoint else (None, [])
+    path_vars = list(dict.fromkeys([*path_vars, *_query_vars(endpoint.get("query"))]))
     dispatch: list[list[Path] | str] = []
     for level in s.get("dispatch") or ():
         if level == "$event":

@@ -1,1 +1,1 @@
-"""The conformance runner: drives generated adapters against loopback fakes of providers."""
+"""`specgen conform`: drives generated adapters against loopback fakes of providers (see :mod:`.runner`)."""

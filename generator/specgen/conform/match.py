@@ -6,6 +6,9 @@ import contextlib
 import json
 from typing import Any
 
+# a transcript variant's substitution (``set:``), which the checks use too
+from specgen.transcripts import set_at as set_at
+
 ANY = "<any>"  # in an expectation: the key must be present, any value
 
 
@@ -90,16 +93,44 @@ def has(data: Any, path: tuple[str, ...] | list[str]) -> bool:
     return get(data, path) is not _MISSING
 
 
-def set_at(data: Any, path: str, value: Any) -> None:
-    """Set a dotted path in a JSON value (digits index lists); used for transcript variants."""
-    parts = path.split(".")
-    cur = data
-    for part in parts[:-1]:
-        cur = cur[int(part)] if isinstance(cur, list) else cur.setdefault(part, {})
-    last = parts[-1]
-    if isinstance(cur, list):
-        cur[int(last)] = value
-    elif value is None:
-        cur.pop(last, None)
-    else:
-        cur[last] = value
+def first(diffs: list[str]) -> str | None:
+    """The first difference, with how many more there are (None: no difference)."""
+    if not diffs:
+        return None
+    return diffs[0] if len(diffs) == 1 else f"{diffs[0]} (+{len(diffs) - 1} more)"
+
+
+def describe(exc: BaseException | None) -> str:
+    """An exception as one short line: its class and the first line of its message."""
+    if exc is None:
+        return "nothing raised"
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {text[:160]}"
+
+
+def raised(expected: str, exc: BaseException | None, label: str = "") -> str | None:
+    """None when ``exc`` is of the class named ``expected``, else what was received instead."""
+    got = type(exc).__name__ if exc is not None else None
+    if got == expected:
+        return None
+    return f"{label}expected {expected}, received {describe(exc) if exc else 'no error'}"
+
+
+def normalize(value: Any, raw: bytes) -> Any:
+    """Ids and timestamps the adapter made up (not in the transcript) compare equal."""
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            if k in ("id", "created") and isinstance(v, str | int) and str(v).encode() not in raw:
+                out[k] = f"<{k}>"
+            else:
+                out[k] = normalize(v, raw)
+        return out
+    if isinstance(value, list):
+        return [normalize(v, raw) for v in value]
+    return value
+
+
+def stable(value: Any) -> Any:
+    """``value`` with every id and timestamp folded: two runs of the same call compare equal."""
+    return normalize(value, b"")

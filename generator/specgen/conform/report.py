@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
-from specgen.conform.runner import FAIL, GROUPS, PASS, UNVERIFIED, Report, Result
+from specgen.results import FAIL, GROUPS, PASS, UNVERIFIED, Report, Result
 from specgen.spec.errors import github_annotation
 
 

@@ -271,6 +271,8 @@ def check(data: Any, raw: Any, stem: str) -> list[SpecError]:
         if "{" in stripped or "}" in stripped:
             err(node.where_value(key), "unbalanced braces in path template")
 
+    if isinstance(data.get("base_url"), str) and "{" in data["base_url"]:
+        check_template(data, "base_url", data["base_url"])
     for section in ("add", "table"):
         for row_i, row in enumerate((data.get("errors") or {}).get(section) or ()):
             cls = row.get("raise")

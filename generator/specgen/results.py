@@ -1,0 +1,55 @@
+"""A conformance check's result: what ``specgen conform`` reports and ``specgen audit`` reads.
+
+Shared by :mod:`specgen.conform` (which makes them) and :mod:`specgen.audit` (which joins them
+with the LiteLLM reference), so that neither imports the other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+PASS, FAIL, UNVERIFIED = "pass", "fail", "unverified"
+GROUPS = ("request", "response", "stream", "errors")
+
+
+@dataclass
+class Result:
+    provider: str
+    mode: str
+    group: str
+    check: str
+    status: str
+    spec: str = ""  # "specs/x.yaml:12": the declaration's line
+    detail: str = ""  # for a failure: expected vs received
+    evidence: list[str] = field(default_factory=list)  # transcripts that exercised it
+
+    @property
+    def inherited_only(self) -> bool:
+        """Passed on a parent's transcripts alone (``openai:basic``), none of the provider's own."""
+        return bool(self.evidence) and all(":" in name for name in self.evidence)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "provider": self.provider,
+            "mode": self.mode,
+            "group": self.group,
+            "check": self.check,
+            "status": self.status,
+            "spec": self.spec,
+            "detail": self.detail,
+            "evidence": self.evidence,
+            "inherited_only": self.inherited_only,
+        }
+
+
+@dataclass
+class Report:
+    """One ``specgen conform`` run: every result, and how long it took."""
+
+    results: list[Result]
+    seconds: float
+
+    @property
+    def failed(self) -> bool:
+        return any(r.status == FAIL for r in self.results)
