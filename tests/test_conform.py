@@ -196,3 +196,13 @@ def test_one_validation_run_reports_every_error(tmp_path: Path, capsys: pytest.C
         "specs/b.yaml:8:41: unknown transform 'as_lis' (did you mean 'as_list'?)",
     ):
         assert expected in err, err
+
+
+def test_models_discovery_is_checked_against_its_recorded_list(tmp_path: Path) -> None:
+    """list_models() against the provider's documented list: a wrong id_prefix fails the check."""
+    specs = copy_provider(tmp_path, "gemini")
+    results = conform(specs, ["gemini"], mode="models").results
+    assert [r.status for r in results] == [PASS] and results[0].evidence == ["response.json"]
+    mutate(specs, "gemini", "id_prefix: models/, ", "")
+    results = conform(specs, ["gemini"], mode="models").results
+    assert results[0].status == FAIL and "gemini-2.5-flash" in results[0].detail, results[0].detail

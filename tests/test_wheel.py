@@ -215,3 +215,21 @@ def test_plugin_wire_and_transform_from_a_wheel_install(wheels: tuple[Path, Path
     code = prelude + "from specgen.cli import main; raise SystemExit(main(['validate', '--specs', 'specs']))"
     proc = subprocess.run([sys.executable, "-c", code], cwd=work, capture_output=True, text=True)
     assert proc.returncode == 2 and "acme.yaml:9:13" in proc.stdout + proc.stderr and "did you mean 'acmetext'" in proc.stdout + proc.stderr
+
+
+def test_audit_runs_from_the_wheel_outside_the_repo(wheels: tuple[Path, Path], tmp_path: Path) -> None:
+    """The LiteLLM reference snapshot ships in the wheel (with its date and LiteLLM version), so
+    `specgen audit --specs mine/` works in a folder that has no checklist of its own."""
+    site = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(site), *map(str, wheels)], check=True)
+    assert (site / "specgen" / "_data" / "litellm_reference.json").is_file()
+    work = tmp_path / "work"
+    (work / "mine").mkdir(parents=True)
+    (work / "mine" / "acme.yaml").write_text("name: acme\nextends: anthropic\nmodel_naming: acme/<model>\nbase_url: https://acme.example\n")
+    source_dirs = (str(ROOT / "generator"), str(ROOT / "generated"))
+    prelude = f"import sys; sys.path[:] = [p for p in sys.path if p.rstrip('/') not in {source_dirs!r}]; sys.path.insert(0, {str(site)!r}); "
+    code = prelude + "from specgen.cli import main; raise SystemExit(main(['audit', '--specs', 'mine', '--out', 'chk']))"
+    proc = subprocess.run([sys.executable, "-c", code], cwd=work, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-1500:] + proc.stderr[-1500:]
+    checklist = (work / "chk" / "LITELLM_PROVIDER_CHECKLIST.md").read_text(encoding="utf-8")
+    assert "reference snapshot, synced 20" in checklist and "acme" in checklist

@@ -95,7 +95,7 @@ def _base_url(base_url: str | None) -> str:
     return url.rstrip("/")
 
 
-def _headers(api_key: str | None, query: dict[str, str]) -> dict[str, str]:
+def _headers(api_key: str | None) -> dict[str, str]:
     headers = {"content-type": "application/json"}
     headers["anthropic-version"] = "2023-06-01"
     # specs/anthropic.yaml:13 auth: header
@@ -372,7 +372,7 @@ def _chat_build_request(
         _rt.set_path(body, ("stream",), True)
     _w_anthropic.chat_finalize(body)
     _rt.add_body(body, extra_body, PROVIDER, model)
-    headers = _headers(api_key, query)
+    headers = _headers(api_key)
     _rt.add_headers(headers, extra_headers, PROVIDER, model)
     path = "/v1/messages"
     return _rt.make_request(
@@ -406,7 +406,7 @@ _CHAT_USAGE: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 
-def _chat_finish(raw: Any, message: Mapping[str, Any], tools_seen: bool = False) -> str | None:
+def _chat_finish(raw: Any) -> str | None:
     # specs/anthropic.yaml:48 response.finish_reason
     return _rt.finish_reason(raw, _CHAT_FINISH, None)
 
@@ -423,7 +423,7 @@ def _chat_completion(data: dict[str, Any], model: str = "") -> ChatCompletion:
             {
                 "index": index,
                 "message": message,
-                "finish_reason": _chat_finish(_rt.read_path(source, ("stop_reason",)), message),
+                "finish_reason": _chat_finish(_rt.read_path(source, ("stop_reason",))),
                 "logprobs": source.get("logprobs"),
             }
         )
@@ -536,9 +536,7 @@ def _chat_event(state: _rt.StreamState, event: str, data: str) -> ChatCompletion
         finish = None
         for source, message, _index in _w_anthropic.chat_choices(piece)[:1]:
             delta = state.message_delta(message)
-            finish = _chat_finish(
-                _rt.read_path(source, ("stop_reason",)), message, bool(state.tool_ids)
-            )
+            finish = _chat_finish(_rt.read_path(source, ("stop_reason",)))
         # the stream's usage: response.usage over the response accumulated so far (read, and so
         # checked, on every such event), delivered with the finish
         usage = _chat_usage(state.acc)
@@ -558,9 +556,7 @@ def _chat_event(state: _rt.StreamState, event: str, data: str) -> ChatCompletion
         parts = {}
         _rt.set_path(parts, ("usage",), _rt.read_path(obj, ("usage",)))
         state.absorb(parts)
-        finish = _chat_finish(
-            _rt.read_path(obj, ("delta", "stop_reason")), delta, bool(state.tool_ids)
-        )
+        finish = _chat_finish(_rt.read_path(obj, ("delta", "stop_reason")))
         # the stream's usage: response.usage over the response accumulated so far (read, and so
         # checked, on every such event), delivered with the finish
         usage = _chat_usage(state.acc)
@@ -620,7 +616,7 @@ def _models_build_request(
 ) -> httpx.Request:
     """The request for the provider's list of models (no I/O)."""
     query: dict[str, str] = {}
-    headers = _headers(api_key, query)
+    headers = _headers(api_key)
     _rt.add_headers(headers, params.get("extra_headers"), PROVIDER, None)
     return _rt.make_request(
         "GET",

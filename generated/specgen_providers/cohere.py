@@ -78,7 +78,7 @@ def _base_url(base_url: str | None) -> str:
     return url.rstrip("/")
 
 
-def _headers(api_key: str | None, query: dict[str, str]) -> dict[str, str]:
+def _headers(api_key: str | None) -> dict[str, str]:
     headers = {"content-type": "application/json"}
     # specs/cohere.yaml:17 auth: bearer
     key = api_key or _rt.env(API_KEY_ENV)
@@ -100,9 +100,7 @@ _ERROR_MESSAGE_PATHS: tuple[tuple[str, ...], ...] = (("message",),)
 _ERROR_CODE_PATHS: tuple[tuple[str, ...], ...] = ()
 
 
-def _classify(
-    status: int | None, message: str, code: str | None
-) -> tuple[type[_err.LLMError], bool]:
+def _classify(status: int | None, message: str) -> tuple[type[_err.LLMError], bool]:
     """The error class and retry flag for a status, message and code: the spec's error table."""
     lowered = message.casefold()
     # specs/cohere.yaml:109 errors.table: ContextWindowExceededError
@@ -159,7 +157,7 @@ def _classify(
 def map_error(response: httpx.Response, *, model: str | None = None) -> _err.LLMError:
     """The typed error for an HTTP error response (an instance; the caller raises it)."""
     body, message, code = _rt.error_fields(response, _ERROR_MESSAGE_PATHS, _ERROR_CODE_PATHS)
-    cls, retry = _classify(response.status_code, message, code)
+    cls, retry = _classify(response.status_code, message)
     return cls(
         message,
         provider=PROVIDER,
@@ -182,7 +180,7 @@ def _event_error(
     if status is None:
         nested = _rt.get_path(obj, ("error", "code"))
         status = nested if isinstance(nested, int) and 100 <= nested <= 599 else default_status
-    cls, retry = _classify(status, message, code)
+    cls, retry = _classify(status, message)
     return cls(
         message,
         provider=PROVIDER,
@@ -352,7 +350,7 @@ def _chat_build_request(
         _rt.set_path(body, ("stream",), True)
     _w_openai.chat_finalize(body)
     _rt.add_body(body, extra_body, PROVIDER, model)
-    headers = _headers(api_key, query)
+    headers = _headers(api_key)
     _rt.add_headers(headers, extra_headers, PROVIDER, model)
     path = "/v2/chat"
     return _rt.make_request(
@@ -390,7 +388,7 @@ _CHAT_USAGE: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 
-def _chat_finish(raw: Any, message: Mapping[str, Any], tools_seen: bool = False) -> str | None:
+def _chat_finish(raw: Any) -> str | None:
     # specs/cohere.yaml:58 response.finish_reason
     return _rt.finish_reason(raw, _CHAT_FINISH, None)
 
@@ -407,7 +405,7 @@ def _chat_completion(data: dict[str, Any], model: str = "") -> ChatCompletion:
             {
                 "index": index,
                 "message": message,
-                "finish_reason": _chat_finish(_rt.read_path(source, ("finish_reason",)), message),
+                "finish_reason": _chat_finish(_rt.read_path(source, ("finish_reason",))),
                 "logprobs": source.get("logprobs"),
             }
         )
@@ -548,9 +546,7 @@ def _chat_event(state: _rt.StreamState, event: str, data: str) -> ChatCompletion
         parts = {}
         _rt.set_path(parts, ("usage",), _rt.read_path(obj, ("delta", "usage")))
         state.absorb(parts)
-        finish = _chat_finish(
-            _rt.read_path(obj, ("delta", "finish_reason")), delta, bool(state.tool_ids)
-        )
+        finish = _chat_finish(_rt.read_path(obj, ("delta", "finish_reason")))
         # the stream's usage: response.usage over the response accumulated so far (read, and so
         # checked, on every such event), delivered with the finish
         usage = _chat_usage(state.acc)
@@ -660,7 +656,7 @@ def _embeddings_build_request(
         if value is not None:
             raise _rt.refuse(PROVIDER, model, name)
     _rt.add_body(body, extra_body, PROVIDER, model)
-    headers = _headers(api_key, query)
+    headers = _headers(api_key)
     _rt.add_headers(headers, extra_headers, PROVIDER, model)
     path = "/v2/embed"
     return _rt.make_request(
@@ -729,7 +725,7 @@ def _models_build_request(
 ) -> httpx.Request:
     """The request for the provider's list of models (no I/O)."""
     query: dict[str, str] = {}
-    headers = _headers(api_key, query)
+    headers = _headers(api_key)
     _rt.add_headers(headers, params.get("extra_headers"), PROVIDER, None)
     return _rt.make_request(
         "GET",

@@ -93,7 +93,7 @@ def _base_url(base_url: str | None) -> str:
     return url.rstrip("/")
 
 
-def _headers(api_key: str | None, query: dict[str, str]) -> dict[str, str]:
+def _headers(api_key: str | None) -> dict[str, str]:
     headers = {"content-type": "application/json"}
     # specs/gemini.yaml:13 auth: header
     key = api_key or _rt.env(API_KEY_ENV)
@@ -126,9 +126,7 @@ _ERROR_MESSAGE_PATHS: tuple[tuple[str, ...], ...] = (("error", "message"),)
 _ERROR_CODE_PATHS: tuple[tuple[str, ...], ...] = (("error", "status"),)
 
 
-def _classify(
-    status: int | None, message: str, code: str | None
-) -> tuple[type[_err.LLMError], bool]:
+def _classify(status: int | None, message: str) -> tuple[type[_err.LLMError], bool]:
     """The error class and retry flag for a status, message and code: the spec's error table."""
     lowered = message.casefold()
     # specs/gemini.yaml:108 errors.table: ContextWindowExceededError
@@ -170,7 +168,7 @@ def _classify(
 def map_error(response: httpx.Response, *, model: str | None = None) -> _err.LLMError:
     """The typed error for an HTTP error response (an instance; the caller raises it)."""
     body, message, code = _rt.error_fields(response, _ERROR_MESSAGE_PATHS, _ERROR_CODE_PATHS)
-    cls, retry = _classify(response.status_code, message, code)
+    cls, retry = _classify(response.status_code, message)
     return cls(
         message,
         provider=PROVIDER,
@@ -193,7 +191,7 @@ def _event_error(
     if status is None:
         nested = _rt.get_path(obj, ("error", "code"))
         status = nested if isinstance(nested, int) and 100 <= nested <= 599 else default_status
-    cls, retry = _classify(status, message, code)
+    cls, retry = _classify(status, message)
     return cls(
         message,
         provider=PROVIDER,
@@ -358,7 +356,7 @@ def _chat_build_request(
     # specs/gemini.yaml:87 stream (sse)
     _w_gemini.chat_finalize(body)
     _rt.add_body(body, extra_body, PROVIDER, model)
-    headers = _headers(api_key, query)
+    headers = _headers(api_key)
     _rt.add_headers(headers, extra_headers, PROVIDER, model)
     if stream:
         path = (
@@ -562,7 +560,7 @@ def _embeddings_build_request(
         if value is not None:
             raise _rt.refuse(PROVIDER, model, name)
     _rt.add_body(body, extra_body, PROVIDER, model)
-    headers = _headers(api_key, query)
+    headers = _headers(api_key)
     _rt.add_headers(headers, extra_headers, PROVIDER, model)
     path = (
         "/"
@@ -632,7 +630,7 @@ def _models_build_request(
 ) -> httpx.Request:
     """The request for the provider's list of models (no I/O)."""
     query: dict[str, str] = {}
-    headers = _headers(api_key, query)
+    headers = _headers(api_key)
     _rt.add_headers(headers, params.get("extra_headers"), PROVIDER, None)
     return _rt.make_request(
         "GET",

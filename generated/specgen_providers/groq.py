@@ -86,7 +86,7 @@ def _base_url(base_url: str | None) -> str:
     return url.rstrip("/")
 
 
-def _headers(api_key: str | None, query: dict[str, str]) -> dict[str, str]:
+def _headers(api_key: str | None) -> dict[str, str]:
     headers = {"content-type": "application/json"}
     # specs/openai.yaml:11 auth: bearer
     key = api_key or _rt.env(API_KEY_ENV)
@@ -400,7 +400,7 @@ def _chat_build_request(
         _rt.set_path(body, ("stream",), True)
     _w_openai.chat_finalize(body)
     _rt.add_body(body, extra_body, PROVIDER, model)
-    headers = _headers(api_key, query)
+    headers = _headers(api_key)
     _rt.add_headers(headers, extra_headers, PROVIDER, model)
     path = "/chat/completions"
     return _rt.make_request(
@@ -419,7 +419,7 @@ _CHAT_FINISH: dict[str, str] = {}
 _CHAT_USAGE: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
-def _chat_finish(raw: Any, message: Mapping[str, Any], tools_seen: bool = False) -> str | None:
+def _chat_finish(raw: Any) -> str | None:
     # specs/groq.yaml:12 response.finish_reason
     return _rt.finish_reason(raw, _CHAT_FINISH, None)
 
@@ -438,7 +438,7 @@ def _chat_completion(data: dict[str, Any], model: str = "") -> ChatCompletion:
             {
                 "index": index,
                 "message": message,
-                "finish_reason": _chat_finish(_rt.read_path(source, ("finish_reason",)), message),
+                "finish_reason": _chat_finish(_rt.read_path(source, ("finish_reason",))),
                 "logprobs": source.get("logprobs"),
             }
         )
@@ -516,7 +516,7 @@ def _models_build_request(
 ) -> httpx.Request:
     """The request for the provider's list of models (no I/O)."""
     query: dict[str, str] = {}
-    headers = _headers(api_key, query)
+    headers = _headers(api_key)
     _rt.add_headers(headers, params.get("extra_headers"), PROVIDER, None)
     return _rt.make_request(
         "GET",

@@ -64,7 +64,7 @@ def _base_url(base_url: str | None) -> str:
     return url.rstrip("/")
 
 
-def _headers(api_key: str | None, query: dict[str, str]) -> dict[str, str]:
+def _headers(api_key: str | None) -> dict[str, str]:
     headers = {"content-type": "application/json"}
     # specs/openai.yaml:11 auth: bearer
     key = api_key or _rt.env(API_KEY_ENV)
@@ -354,7 +354,7 @@ def _chat_build_request(
         _rt.set_path(body, ("stream",), True)
     _w_openai.chat_finalize(body)
     _rt.add_body(body, extra_body, PROVIDER, model)
-    headers = _headers(api_key, query)
+    headers = _headers(api_key)
     _rt.add_headers(headers, extra_headers, PROVIDER, model)
     path = "/chat/completions"
     return _rt.make_request(
@@ -372,7 +372,7 @@ _CHAT_FINISH: dict[str, str] = {}
 _CHAT_USAGE: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
-def _chat_finish(raw: Any, message: Mapping[str, Any], tools_seen: bool = False) -> str | None:
+def _chat_finish(raw: Any) -> str | None:
     # specs/litellm_proxy.yaml:13 response.finish_reason
     return _rt.finish_reason(raw, _CHAT_FINISH, None)
 
@@ -391,7 +391,7 @@ def _chat_completion(data: dict[str, Any], model: str = "") -> ChatCompletion:
             {
                 "index": index,
                 "message": message,
-                "finish_reason": _chat_finish(_rt.read_path(source, ("finish_reason",)), message),
+                "finish_reason": _chat_finish(_rt.read_path(source, ("finish_reason",))),
                 "logprobs": source.get("logprobs"),
             }
         )
@@ -504,7 +504,7 @@ def _embeddings_build_request(
         if value is not None:
             body[name] = value
     _rt.add_body(body, extra_body, PROVIDER, model)
-    headers = _headers(api_key, query)
+    headers = _headers(api_key)
     _rt.add_headers(headers, extra_headers, PROVIDER, model)
     path = "/embeddings"
     return _rt.make_request(
@@ -568,7 +568,7 @@ def _models_build_request(
 ) -> httpx.Request:
     """The request for the provider's list of models (no I/O)."""
     query: dict[str, str] = {}
-    headers = _headers(api_key, query)
+    headers = _headers(api_key)
     _rt.add_headers(headers, params.get("extra_headers"), PROVIDER, None)
     return _rt.make_request(
         "GET",

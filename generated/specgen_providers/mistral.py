@@ -73,7 +73,7 @@ def _base_url(base_url: str | None) -> str:
     return url.rstrip("/")
 
 
-def _headers(api_key: str | None, query: dict[str, str]) -> dict[str, str]:
+def _headers(api_key: str | None) -> dict[str, str]:
     headers = {"content-type": "application/json"}
     # specs/openai.yaml:11 auth: bearer
     key = api_key or _rt.env(API_KEY_ENV)
@@ -95,9 +95,7 @@ _ERROR_MESSAGE_PATHS: tuple[tuple[str, ...], ...] = (("message",), ("detail",))
 _ERROR_CODE_PATHS: tuple[tuple[str, ...], ...] = (("code",), ("type",))
 
 
-def _classify(
-    status: int | None, message: str, code: str | None
-) -> tuple[type[_err.LLMError], bool]:
+def _classify(status: int | None) -> tuple[type[_err.LLMError], bool]:
     """The error class and retry flag for a status, message and code: the spec's error table."""
     # specs/mistral.yaml:59 errors.table: BadRequestError
     if status in (400,):
@@ -135,7 +133,7 @@ def _classify(
 def map_error(response: httpx.Response, *, model: str | None = None) -> _err.LLMError:
     """The typed error for an HTTP error response (an instance; the caller raises it)."""
     body, message, code = _rt.error_fields(response, _ERROR_MESSAGE_PATHS, _ERROR_CODE_PATHS)
-    cls, retry = _classify(response.status_code, message, code)
+    cls, retry = _classify(response.status_code)
     return cls(
         message,
         provider=PROVIDER,
@@ -158,7 +156,7 @@ def _event_error(
     if status is None:
         nested = _rt.get_path(obj, ("error", "code"))
         status = nested if isinstance(nested, int) and 100 <= nested <= 599 else default_status
-    cls, retry = _classify(status, message, code)
+    cls, retry = _classify(status)
     return cls(
         message,
         provider=PROVIDER,
@@ -351,7 +349,7 @@ def _chat_build_request(
         _rt.set_path(body, ("stream",), True)
     _w_openai.chat_finalize(body)
     _rt.add_body(body, extra_body, PROVIDER, model)
-    headers = _headers(api_key, query)
+    headers = _headers(api_key)
     _rt.add_headers(headers, extra_headers, PROVIDER, model)
     path = "/chat/completions"
     return _rt.make_request(
@@ -374,7 +372,7 @@ _CHAT_FINISH: dict[str, str] = {
 _CHAT_USAGE: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
-def _chat_finish(raw: Any, message: Mapping[str, Any], tools_seen: bool = False) -> str | None:
+def _chat_finish(raw: Any) -> str | None:
     # specs/mistral.yaml:46 response.finish_reason
     return _rt.finish_reason(raw, _CHAT_FINISH, None)
 
@@ -393,7 +391,7 @@ def _chat_completion(data: dict[str, Any], model: str = "") -> ChatCompletion:
             {
                 "index": index,
                 "message": message,
-                "finish_reason": _chat_finish(_rt.read_path(source, ("finish_reason",)), message),
+                "finish_reason": _chat_finish(_rt.read_path(source, ("finish_reason",))),
                 "logprobs": source.get("logprobs"),
             }
         )
@@ -431,11 +429,7 @@ def _chat_event(state: _rt.StreamState, event: str, data: str) -> ChatCompletion
         raise _event_error(obj, state.model)
     # specs/openai.yaml:52 stream.format: openai
     choices = [
-        {
-            "index": index,
-            "delta": delta,
-            "finish_reason": _chat_finish(raw, delta, bool(state.tool_ids)),
-        }
+        {"index": index, "delta": delta, "finish_reason": _chat_finish(raw)}
         for index, delta, raw in _w_openai.stream_choices(obj, state)
     ]
     return state.emit_choices(choices, _chat_usage(obj))
@@ -519,7 +513,7 @@ def _embeddings_build_request(
         if value is not None:
             raise _rt.refuse(PROVIDER, model, name)
     _rt.add_body(body, extra_body, PROVIDER, model)
-    headers = _headers(api_key, query)
+    headers = _headers(api_key)
     _rt.add_headers(headers, extra_headers, PROVIDER, model)
     path = "/embeddings"
     return _rt.make_request(
@@ -583,7 +577,7 @@ def _models_build_request(
 ) -> httpx.Request:
     """The request for the provider's list of models (no I/O)."""
     query: dict[str, str] = {}
-    headers = _headers(api_key, query)
+    headers = _headers(api_key)
     _rt.add_headers(headers, params.get("extra_headers"), PROVIDER, None)
     return _rt.make_request(
         "GET",

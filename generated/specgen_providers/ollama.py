@@ -64,7 +64,7 @@ def _base_url(base_url: str | None) -> str:
     return url.rstrip("/")
 
 
-def _headers(api_key: str | None, query: dict[str, str]) -> dict[str, str]:
+def _headers(api_key: str | None) -> dict[str, str]:
     headers = {"content-type": "application/json"}
     # specs/ollama.yaml:10 auth: bearer
     key = api_key or _rt.env(API_KEY_ENV)
@@ -80,9 +80,7 @@ _ERROR_MESSAGE_PATHS: tuple[tuple[str, ...], ...] = (("error",),)
 _ERROR_CODE_PATHS: tuple[tuple[str, ...], ...] = ()
 
 
-def _classify(
-    status: int | None, message: str, code: str | None
-) -> tuple[type[_err.LLMError], bool]:
+def _classify(status: int | None, message: str) -> tuple[type[_err.LLMError], bool]:
     """The error class and retry flag for a status, message and code: the spec's error table."""
     lowered = message.casefold()
     # specs/ollama.yaml:76 errors.table: ContextWindowExceededError
@@ -112,7 +110,7 @@ def _classify(
 def map_error(response: httpx.Response, *, model: str | None = None) -> _err.LLMError:
     """The typed error for an HTTP error response (an instance; the caller raises it)."""
     body, message, code = _rt.error_fields(response, _ERROR_MESSAGE_PATHS, _ERROR_CODE_PATHS)
-    cls, retry = _classify(response.status_code, message, code)
+    cls, retry = _classify(response.status_code, message)
     return cls(
         message,
         provider=PROVIDER,
@@ -135,7 +133,7 @@ def _event_error(
     if status is None:
         nested = _rt.get_path(obj, ("error", "code"))
         status = nested if isinstance(nested, int) and 100 <= nested <= 599 else default_status
-    cls, retry = _classify(status, message, code)
+    cls, retry = _classify(status, message)
     return cls(
         message,
         provider=PROVIDER,
@@ -282,7 +280,7 @@ def _chat_build_request(
     _rt.set_path(body, ("stream",), stream)
     _w_ollama.chat_finalize(body)
     _rt.add_body(body, extra_body, PROVIDER, model)
-    headers = _headers(api_key, query)
+    headers = _headers(api_key)
     _rt.add_headers(headers, extra_headers, PROVIDER, model)
     path = "/api/chat"
     return _rt.make_request(
@@ -454,7 +452,7 @@ def _embeddings_build_request(
         if value is not None:
             raise _rt.refuse(PROVIDER, model, name)
     _rt.add_body(body, extra_body, PROVIDER, model)
-    headers = _headers(api_key, query)
+    headers = _headers(api_key)
     _rt.add_headers(headers, extra_headers, PROVIDER, model)
     path = "/api/embed"
     return _rt.make_request(
@@ -522,7 +520,7 @@ def _models_build_request(
 ) -> httpx.Request:
     """The request for the provider's list of models (no I/O)."""
     query: dict[str, str] = {}
-    headers = _headers(api_key, query)
+    headers = _headers(api_key)
     _rt.add_headers(headers, params.get("extra_headers"), PROVIDER, None)
     return _rt.make_request(
         "GET",

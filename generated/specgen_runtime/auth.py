@@ -51,7 +51,9 @@ def _fill(value: Any, key: str, request_id: str) -> Any:
 class TokenSource:
     """The access token of one client: ``spec`` is the spec's ``auth.token`` as a literal."""
 
-    def __init__(self, provider: str, spec: Mapping[str, Any], key: str | None, url: str | None = None) -> None:
+    def __init__(
+        self, provider: str, spec: Mapping[str, Any], key: str | None, url: str | None = None
+    ) -> None:
         self.provider = provider
         self._spec = spec
         self._key = key
@@ -79,7 +81,10 @@ class TokenSource:
                 status_code=None,
             )
         request_id = str(uuid.uuid4())
-        headers = {str(k).lower(): str(v) for k, v in _fill(dict(self._spec.get("headers") or {}), self._key, request_id).items()}
+        headers = {
+            str(k).lower(): str(v)
+            for k, v in _fill(dict(self._spec.get("headers") or {}), self._key, request_id).items()
+        }
         content = b""
         if "json" in self._spec:
             content = json.dumps(_fill(self._spec["json"], self._key, request_id)).encode()
@@ -88,7 +93,9 @@ class TokenSource:
             content = urlencode(_fill(dict(self._spec["form"]), self._key, request_id)).encode()
             headers.setdefault("content-type", "application/x-www-form-urlencoded")
         headers.setdefault("accept", "application/json")
-        return httpx.Request(str(self._spec.get("method", "POST")), self._url, headers=headers, content=content)
+        return httpx.Request(
+            str(self._spec.get("method", "POST")), self._url, headers=headers, content=content
+        )
 
     def _accept(self, response: httpx.Response) -> str:
         from specgen_runtime.errors import default_error_class, default_retryable
@@ -107,14 +114,25 @@ class TokenSource:
         except (ValueError, RecursionError):
             data = None
         if not isinstance(data, dict):
-            raise APIResponseValidationError("the token endpoint answered with a body that is not a JSON object", provider=self.provider)
+            raise APIResponseValidationError(
+                "the token endpoint answered with a body that is not a JSON object",
+                provider=self.provider,
+            )
         token = read_path(data, tuple(str(self._spec.get("token_path", "access_token")).split(".")))
         if not isinstance(token, str) or not token:
-            raise APIResponseValidationError("the token endpoint's answer holds no access token", provider=self.provider)
+            raise APIResponseValidationError(
+                "the token endpoint's answer holds no access token", provider=self.provider
+            )
         register_secret(token)
         now = time.time()
-        expires_at = read_path(data, tuple(str(self._spec["expires_at"]).split("."))) if "expires_at" in self._spec else None
-        expires_in = read_path(data, tuple(str(self._spec.get("expires_in", "expires_in")).split(".")))
+        expires_at = (
+            read_path(data, tuple(str(self._spec["expires_at"]).split(".")))
+            if "expires_at" in self._spec
+            else None
+        )
+        expires_in = read_path(
+            data, tuple(str(self._spec.get("expires_in", "expires_in")).split("."))
+        )
         if isinstance(expires_at, int | float) and not isinstance(expires_at, bool):
             self._expires = expires_at / 1000.0 if expires_at > 1e11 else float(expires_at)
         elif isinstance(expires_in, int | float) and not isinstance(expires_in, bool):
@@ -172,4 +190,6 @@ class TokenSource:
 def _transport_error(provider: str, exc: BaseException) -> LLMError:
     from specgen_runtime.errors import APIConnectionError
 
-    return APIConnectionError(f"the token endpoint could not be reached: {type(exc).__name__}", provider=provider)
+    return APIConnectionError(
+        f"the token endpoint could not be reached: {type(exc).__name__}", provider=provider
+    )

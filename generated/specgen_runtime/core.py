@@ -107,12 +107,16 @@ def compile_patterns(*patterns: str) -> re.Pattern[str]:
     return re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns))
 
 
-def take_model(params: dict[str, Any], provider: str, prefix: str | None, own: tuple[str, ...] = ()) -> str:
+def take_model(
+    params: dict[str, Any], provider: str, prefix: str | None, own: tuple[str, ...] = ()
+) -> str:
     """The model, without the naming prefix (``groq/llama-3.3-70b`` → ``llama-3.3-70b``) unless it
     is one of ``own``, the provider's ids that begin with that prefix themselves."""
     model = params.pop("model", None)
     if not isinstance(model, str) or not model:
-        raise BadRequestError("'model' is required and must be a non-empty string", provider=provider)
+        raise BadRequestError(
+            "'model' is required and must be a non-empty string", provider=provider
+        )
     if prefix and model.startswith(prefix) and model not in own:
         model = model[len(prefix) :]
     return model
@@ -135,7 +139,10 @@ def fill_base_url(url: str, values: Mapping[str, str], provider: str) -> str:
     must be a host-name part (letters, digits, dots, hyphens), so no value can redirect the call."""
     for name, value in values.items():
         if not _HOST_PART.fullmatch(value):
-            raise BadRequestError(f"{name} {value!r} is not a valid host-name part for the base URL", provider=provider)
+            raise BadRequestError(
+                f"{name} {value!r} is not a valid host-name part for the base URL",
+                provider=provider,
+            )
         url = url.replace("{" + name + "}", value)
     return url
 
@@ -201,7 +208,13 @@ def model_list(
         raise TypeError(f"{'.'.join(items)} is a {type(found).__name__}, not a list of models")
     out: list[ModelInfo] = []
     for item in found:
-        model_id = str_at(item, id_path) if isinstance(item, dict) else item if isinstance(item, str) else None
+        model_id = (
+            str_at(item, id_path)
+            if isinstance(item, dict)
+            else item
+            if isinstance(item, str)
+            else None
+        )
         if not model_id:
             raise TypeError("a listed model has no id")
         if id_prefix and model_id.startswith(id_prefix):
@@ -229,13 +242,19 @@ def vectors(data: Any, paths: tuple[tuple[str, ...], ...]) -> list[dict[str, Any
         if not isinstance(found, list):
             raise TypeError(f"{'.'.join(path)} is a {type(found).__name__}, not a list of vectors")
         return [
-            {"object": "embedding", "index": i, "embedding": v.get("embedding") if isinstance(v, dict) else v}
+            {
+                "object": "embedding",
+                "index": i,
+                "embedding": v.get("embedding") if isinstance(v, dict) else v,
+            }
             for i, v in enumerate(found)
         ]
     raise KeyError(" or ".join(".".join(p) for p in paths))
 
 
-def set_path(body: dict[str, Any], path: tuple[str, ...], value: Any, *, merge: bool = False) -> None:
+def set_path(
+    body: dict[str, Any], path: tuple[str, ...], value: Any, *, merge: bool = False
+) -> None:
     """Put ``value`` at a nested ``path`` of ``body``, creating the dicts on the way."""
     target = body
     for key in path[:-1]:
@@ -274,7 +293,9 @@ def request_model(response: httpx.Response) -> str:
     return found.group(1) if found else ""
 
 
-def refuse(provider: str, model: str, name: str, why: str = "is not supported") -> UnsupportedParamsError:
+def refuse(
+    provider: str, model: str, name: str, why: str = "is not supported"
+) -> UnsupportedParamsError:
     err = UnsupportedParamsError(
         f"parameter {name!r} {why} by {provider} for model {model!r}; "
         "remove it (or pass provider-specific fields through extra_body)",
@@ -341,7 +362,9 @@ def map_field(value: Any, path: tuple[str, ...], pairs: tuple[tuple[Any, Any], .
     return out
 
 
-def check_range(provider: str, model: str, name: str, value: Any, lo: float | None, hi: float | None) -> None:
+def check_range(
+    provider: str, model: str, name: str, value: Any, lo: float | None, hi: float | None
+) -> None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise refuse(provider, model, name, f"must be a number, got {type(value).__name__}; it")
     if (lo is not None and value < lo) or (hi is not None and value > hi):
@@ -354,7 +377,9 @@ def check_enum(provider: str, model: str, name: str, value: Any, allowed: tuple[
 
 
 def dumps(body: Any) -> bytes:
-    return json.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode(
+        "utf-8"
+    )
 
 
 def _unencodable(value: Any) -> str | None:
@@ -370,7 +395,9 @@ def _unencodable(value: Any) -> str | None:
     return None
 
 
-def invalid_params(what: str, exc: BaseException, provider: str, model: str | None) -> BadRequestError:
+def invalid_params(
+    what: str, exc: BaseException, provider: str, model: str | None
+) -> BadRequestError:
     """The error for caller input (``what``: "'messages'", "chat params") that a wire format or a
     transform could not render."""
     if isinstance(exc, RecursionError):
@@ -385,7 +412,11 @@ def add_body(body: dict[str, Any], extra: Any, provider: str, model: str | None)
     if extra is None:
         return
     if not isinstance(extra, Mapping):
-        raise BadRequestError(f"extra_body must be a mapping, got {type(extra).__name__}", provider=provider, model=model)
+        raise BadRequestError(
+            f"extra_body must be a mapping, got {type(extra).__name__}",
+            provider=provider,
+            model=model,
+        )
     body.update(extra)
 
 
@@ -405,13 +436,23 @@ def encode(body: Any, params: Mapping[str, Any], provider: str, model: str | Non
         return data
     except (TypeError, ValueError, RecursionError):
         pass
-    named = [(f"extra_body.{k}", v) for k, v in params["extra_body"].items()] if isinstance(params.get("extra_body"), Mapping) else []
-    named += [(name, value) for name, value in params.items() if name not in ("extra_headers", "extra_body")]
+    named = (
+        [(f"extra_body.{k}", v) for k, v in params["extra_body"].items()]
+        if isinstance(params.get("extra_body"), Mapping)
+        else []
+    )
+    named += [
+        (name, value)
+        for name, value in params.items()
+        if name not in ("extra_headers", "extra_body")
+    ]
     for name, value in named:
         why = _unencodable(value)
         if why:
             raise BadRequestError(f"parameter {name!r} {why}", provider=provider, model=model)
-    raise BadRequestError("the request body cannot be encoded as JSON", provider=provider, model=model)
+    raise BadRequestError(
+        "the request body cannot be encoded as JSON", provider=provider, model=model
+    )
 
 
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
@@ -430,10 +471,16 @@ def add_headers(headers: dict[str, str], extra: Any, provider: str, model: str |
         )
     for name, value in extra.items():
         if not isinstance(name, str) or not _HEADER_NAME.fullmatch(name):
-            raise BadRequestError(f"extra_headers: {name!r} is not a valid header name", provider=provider, model=model)
+            raise BadRequestError(
+                f"extra_headers: {name!r} is not a valid header name",
+                provider=provider,
+                model=model,
+            )
         if not isinstance(value, str):
             raise BadRequestError(
-                f"extra_headers[{name!r}] must be a string, got {type(value).__name__}", provider=provider, model=model
+                f"extra_headers[{name!r}] must be a string, got {type(value).__name__}",
+                provider=provider,
+                model=model,
             )
         headers[name.lower()] = value
 
@@ -441,7 +488,11 @@ def add_headers(headers: dict[str, str], extra: Any, provider: str, model: str |
 def _check_headers(headers: Mapping[str, str], provider: str, model: str | None) -> None:
     for name, value in headers.items():
         if not isinstance(value, str):
-            raise BadRequestError(f"header {name!r} must be a string, got {type(value).__name__}", provider=provider, model=model)
+            raise BadRequestError(
+                f"header {name!r} must be a string, got {type(value).__name__}",
+                provider=provider,
+                model=model,
+            )
         if _HEADER_BAD_VALUE.search(value):
             # never the value: it may be the API key
             raise BadRequestError(
@@ -475,7 +526,14 @@ def make_request(
             provider=provider,
             model=model,
         )
-    return httpx.Request(method, target, params=query or None, headers=headers, content=content, extensions=extensions)
+    return httpx.Request(
+        method,
+        target,
+        params=query or None,
+        headers=headers,
+        content=content,
+        extensions=extensions,
+    )
 
 
 def json_body(response: httpx.Response, provider: str, model: str | None = None) -> dict[str, Any]:
@@ -509,7 +567,9 @@ def json_body(response: httpx.Response, provider: str, model: str | None = None)
 _NOT_JSON: Any = object()
 
 
-def malformed(provider: str, model: str | None, exc: BaseException, what: str = "response") -> APIResponseValidationError:
+def malformed(
+    provider: str, model: str | None, exc: BaseException, what: str = "response"
+) -> APIResponseValidationError:
     return APIResponseValidationError(
         f"malformed {what} from {provider}: {type(exc).__name__}: {scrub_cut(str(exc), 300)}",
         provider=provider,
@@ -536,7 +596,9 @@ def finish_reason(raw: Any, table: Mapping[str, str], default: str | None) -> st
 
 
 def error_fields(
-    response: httpx.Response, message_paths: Iterable[tuple[str, ...]], code_paths: Iterable[tuple[str, ...]]
+    response: httpx.Response,
+    message_paths: Iterable[tuple[str, ...]],
+    code_paths: Iterable[tuple[str, ...]],
 ) -> tuple[Any, str, str | None]:
     """Body, message and code of an error response, whatever shape it has."""
     body: Any = None
@@ -664,7 +726,9 @@ class StreamState:
             why = "is JSON nested too deeply to read"
         if obj is _NOT_JSON:  # raised outside the handler: the error carries no context
             raise StreamInterruptedError(
-                f"stream frame {why}: {scrub_cut(data[:4096], 200)!r}", provider=self.provider, model=self.model
+                f"stream frame {why}: {scrub_cut(data[:4096], 200)!r}",
+                provider=self.provider,
+                model=self.model,
             )
         if not isinstance(obj, dict):
             raise StreamInterruptedError(
@@ -691,7 +755,9 @@ class StreamState:
         if not self.id:
             rid = obj.get("id")
             self.id = rid if isinstance(rid, str) and rid else new_id()
-        return ChatCompletionChunk(check_chunk(obj, self.provider, self.model, self.id, self.created))
+        return ChatCompletionChunk(
+            check_chunk(obj, self.provider, self.model, self.id, self.created)
+        )
 
     def passthrough(self, obj: dict[str, Any]) -> ChatCompletionChunk:
         """A provider chunk that is already OpenAI's, checked."""
@@ -701,7 +767,12 @@ class StreamState:
                 self.finished = True
         return chunk
 
-    def emit(self, delta: dict[str, Any], finish_reason: str | None = None, usage: dict[str, Any] | None = None) -> ChatCompletionChunk:
+    def emit(
+        self,
+        delta: dict[str, Any],
+        finish_reason: str | None = None,
+        usage: dict[str, Any] | None = None,
+    ) -> ChatCompletionChunk:
         if not self.role_sent:
             delta["role"] = "assistant"
             self.role_sent = True
@@ -718,7 +789,9 @@ class StreamState:
             chunk["usage"] = self.merge_usage(usage)
         return self.chunk(chunk)
 
-    def emit_choices(self, choices: list[dict[str, Any]], usage: dict[str, Any] | None = None) -> ChatCompletionChunk | None:
+    def emit_choices(
+        self, choices: list[dict[str, Any]], usage: dict[str, Any] | None = None
+    ) -> ChatCompletionChunk | None:
         if not choices and not usage:
             return None
         for choice in choices:
@@ -763,7 +836,9 @@ class StreamState:
         calls = message.get("tool_calls")
         if isinstance(calls, list) and calls:
             delta["tool_calls"] = [
-                {**call, "index": self.tool_index(("message", len(self.tool_ids)))} if isinstance(call, dict) else call
+                {**call, "index": self.tool_index(("message", len(self.tool_ids)))}
+                if isinstance(call, dict)
+                else call
                 for call in calls
             ]
         return delta
@@ -796,12 +871,18 @@ def _merge(into: dict[str, Any], piece: dict[str, Any]) -> None:
 EMULATED_STREAM = "specgen_emulated_stream"
 
 
-def emulated_chunks(completion: ChatCompletion, include_usage: bool = False) -> list[ChatCompletionChunk]:
+def emulated_chunks(
+    completion: ChatCompletion, include_usage: bool = False
+) -> list[ChatCompletionChunk]:
     """A whole ``chat.completion`` replayed as the chunks a stream of it would have given: per
     choice one delta with the role, content, reasoning, refusal, images and tool calls, then one with its
     finish_reason; a last chunk with no choices carries the usage when ``include_usage``."""
     data = completion.to_dict()
-    head = {k: data[k] for k in ("id", "created", "model", "system_fingerprint", "service_tier") if data.get(k) is not None}
+    head = {
+        k: data[k]
+        for k in ("id", "created", "model", "system_fingerprint", "service_tier")
+        if data.get(k) is not None
+    }
     head["object"] = "chat.completion.chunk"
     out: list[ChatCompletionChunk] = []
     for choice in data.get("choices") or ():
@@ -818,7 +899,16 @@ def emulated_chunks(completion: ChatCompletion, include_usage: bool = False) -> 
         if choice.get("logprobs") is not None:
             first["logprobs"] = choice["logprobs"]
         out.append(ChatCompletionChunk({**head, "choices": [first]}))
-        out.append(ChatCompletionChunk({**head, "choices": [{"index": index, "delta": {}, "finish_reason": choice.get("finish_reason")}]}))
+        out.append(
+            ChatCompletionChunk(
+                {
+                    **head,
+                    "choices": [
+                        {"index": index, "delta": {}, "finish_reason": choice.get("finish_reason")}
+                    ],
+                }
+            )
+        )
     if include_usage and data.get("usage") is not None:
         out.append(ChatCompletionChunk({**head, "choices": [], "usage": data["usage"]}))
     return out
@@ -843,7 +933,11 @@ def usage_from(obj: Any, fields: tuple[tuple[str, tuple[str, ...]], ...]) -> dic
         if value is not None:
             key = tuple(name.split("."))
             before = get_path(usage, key)
-            if isinstance(before, int | float) and isinstance(value, int | float) and not isinstance(value, bool):
+            if (
+                isinstance(before, int | float)
+                and isinstance(value, int | float)
+                and not isinstance(value, bool)
+            ):
                 value = before + value
             set_path(usage, key, value)
     return finish_usage(usage) if usage else None
@@ -879,7 +973,11 @@ def _decode_error(state: StreamState, exc: BaseException) -> StreamInterruptedEr
 
 
 def run_stream(
-    chunks: Iterable[bytes], decoder: Decoder, handler: Handler, state: StreamState, terminated: bool
+    chunks: Iterable[bytes],
+    decoder: Decoder,
+    handler: Handler,
+    state: StreamState,
+    terminated: bool,
 ) -> Iterator[ChatCompletionChunk]:
     """Feed ``chunks`` through ``decoder`` and ``handler``; stop at the terminator; check completeness."""
     problem: StreamInterruptedError | None = None
@@ -907,7 +1005,11 @@ def run_stream(
 
 
 async def arun_stream(
-    chunks: AsyncIterable[bytes], decoder: Decoder, handler: Handler, state: StreamState, terminated: bool
+    chunks: AsyncIterable[bytes],
+    decoder: Decoder,
+    handler: Handler,
+    state: StreamState,
+    terminated: bool,
 ) -> AsyncIterator[ChatCompletionChunk]:
     """The async twin of :func:`run_stream`."""
     problem: StreamInterruptedError | None = None

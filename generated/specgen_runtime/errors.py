@@ -67,7 +67,9 @@ def scrub_value(value: Any) -> Any:
     if isinstance(value, str):
         return scrub(value)
     if isinstance(value, dict):
-        return {scrub(str(k)) if isinstance(k, str) else k: scrub_value(v) for k, v in value.items()}
+        return {
+            scrub(str(k)) if isinstance(k, str) else k: scrub_value(v) for k, v in value.items()
+        }
     if isinstance(value, list | tuple):
         return [scrub_value(v) for v in value]
     return value
@@ -229,7 +231,9 @@ def default_error_class(status: int | None) -> type[LLMError]:
         429: RateLimitError,
         503: ServiceUnavailableError,
         529: ServiceUnavailableError,
-    }.get(status) or (InternalServerError if status >= 500 else BadRequestError if status >= 400 else LLMError)
+    }.get(status) or (
+        InternalServerError if status >= 500 else BadRequestError if status >= 400 else LLMError
+    )
 
 
 #: statuses that are transient whoever sends them (timeouts, rate limits, overload, gateways)

@@ -101,7 +101,9 @@ class _Watchdog:
             token = self._next
             self._due[token] = (time.monotonic() + seconds, sock)
             if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="specgen-stream-watchdog", daemon=True)
+                self._thread = threading.Thread(
+                    target=self._run, name="specgen-stream-watchdog", daemon=True
+                )
                 self._thread.start()
             self._cond.notify()
             return token
@@ -125,7 +127,9 @@ class _Watchdog:
                     continue
             for sock in socks:
                 with contextlib.suppress(OSError):  # already closed: nothing to end
-                    socket.socket.shutdown(sock, socket.SHUT_RDWR)  # the base method: TLS sockets too
+                    socket.socket.shutdown(
+                        sock, socket.SHUT_RDWR
+                    )  # the base method: TLS sockets too
 
 
 _WATCHDOG = _Watchdog()
@@ -226,7 +230,9 @@ class _BaseClient:
         """The request, built with ``key``: the API key, or the access token it was exchanged for."""
         if self._path_values:  # the call's own values win over the client's
             params = {**self._path_values, **params}
-        return mode.build_request(params, api_key=key, base_url=self.base_url, api_version=self.api_version)
+        return mode.build_request(
+            params, api_key=key, base_url=self.base_url, api_version=self.api_version
+        )
 
     def _delay(self, attempt: int, error: LLMError) -> float:
         if error.retry_after is not None:
@@ -238,7 +244,9 @@ class _BaseClient:
         """The typed error for an httpx failure. Callers raise it outside their ``except`` block, so
         that the httpx exception (whose ``request`` holds the auth header) is not its context."""
         if isinstance(exc, httpx.TimeoutException):
-            return Timeout(f"request timed out: {type(exc).__name__}", provider=self.provider, model=model)
+            return Timeout(
+                f"request timed out: {type(exc).__name__}", provider=self.provider, model=model
+            )
         if isinstance(exc, httpx.DecodingError):
             return APIResponseValidationError(
                 f"response body does not match its content-encoding: {scrub(str(exc))}",
@@ -247,13 +255,17 @@ class _BaseClient:
             )
         if isinstance(exc, httpx.TransportError):
             return APIConnectionError(
-                f"connection failed: {type(exc).__name__}: {scrub(str(exc))}", provider=self.provider, model=model
+                f"connection failed: {type(exc).__name__}: {scrub(str(exc))}",
+                provider=self.provider,
+                model=model,
             )
-        return APIConnectionError(  # any other httpx failure (a stream already read, a bad redirect)
-            f"HTTP client error: {type(exc).__name__}: {scrub(str(exc))}",
-            provider=self.provider,
-            model=model,
-            retryable=False,
+        return (
+            APIConnectionError(  # any other httpx failure (a stream already read, a bad redirect)
+                f"HTTP client error: {type(exc).__name__}: {scrub(str(exc))}",
+                provider=self.provider,
+                model=model,
+                retryable=False,
+            )
         )
 
 
@@ -278,7 +290,13 @@ class Client(_BaseClient):
         token_url: str | None = None,
     ) -> None:
         super().__init__(
-            api_key, base_url, timeout=timeout, max_retries=max_retries, api_version=api_version, backoff=backoff, token_url=token_url
+            api_key,
+            base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            api_version=api_version,
+            backoff=backoff,
+            token_url=token_url,
         )
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(timeout=self.timeout, verify=shared_ssl_context())
@@ -305,7 +323,9 @@ class Client(_BaseClient):
                 continue
             raise error  # outside any handler: no httpx exception (or its request) in its context
 
-    def _attempt(self, request: httpx.Request, model: str | None, stream: bool) -> httpx.Response | LLMError:
+    def _attempt(
+        self, request: httpx.Request, model: str | None, stream: bool
+    ) -> httpx.Response | LLMError:
         """One try: the successful response, or the typed error it ended in."""
         failure: httpx.HTTPError | None = None
         try:
@@ -344,7 +364,9 @@ class Client(_BaseClient):
         response = self._send(request, model, True)
         return self._iterate(mode, response, model)
 
-    def _iterate(self, mode: ChatMode, response: httpx.Response, model: str | None) -> Iterator[ChatCompletionChunk]:
+    def _iterate(
+        self, mode: ChatMode, response: httpx.Response, model: str | None
+    ) -> Iterator[ChatCompletionChunk]:
         chunks = response.iter_bytes()
         failure: httpx.HTTPError | None = None
         try:
@@ -374,7 +396,13 @@ class AsyncClient(_BaseClient):
         token_url: str | None = None,
     ) -> None:
         super().__init__(
-            api_key, base_url, timeout=timeout, max_retries=max_retries, api_version=api_version, backoff=backoff, token_url=token_url
+            api_key,
+            base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            api_version=api_version,
+            backoff=backoff,
+            token_url=token_url,
         )
         self._owns_http = http_client is None
         # our own client sends straight to AsyncTransport (what httpx.AsyncClient.send would do
@@ -418,7 +446,9 @@ class AsyncClient(_BaseClient):
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
-    async def _send(self, request: httpx.Request, model: str | None, stream: bool) -> httpx.Response:
+    async def _send(
+        self, request: httpx.Request, model: str | None, stream: bool
+    ) -> httpx.Response:
         attempt = 0
         while True:
             error = await self._attempt(request, model, stream)
@@ -430,7 +460,9 @@ class AsyncClient(_BaseClient):
                 continue
             raise error  # outside any handler: no httpx exception (or its request) in its context
 
-    async def _attempt(self, request: httpx.Request, model: str | None, stream: bool) -> httpx.Response | LLMError:
+    async def _attempt(
+        self, request: httpx.Request, model: str | None, stream: bool
+    ) -> httpx.Response | LLMError:
         failure: httpx.HTTPError | None = None
         try:
             response = await self._send_once(request, stream)
@@ -458,7 +490,9 @@ class AsyncClient(_BaseClient):
         response = await self._send(request, _model_of(params), False)
         return mode.parse_response(response)
 
-    async def _stream(self, mode: ChatMode, params: Mapping[str, Any]) -> AsyncIterator[ChatCompletionChunk]:
+    async def _stream(
+        self, mode: ChatMode, params: Mapping[str, Any]
+    ) -> AsyncIterator[ChatCompletionChunk]:
         model = _model_of(params)
         request = self._build(mode, {**params, "stream": True}, await self._key())
         emulated = request.extensions.get(EMULATED_STREAM)
@@ -480,7 +514,9 @@ class AsyncClient(_BaseClient):
         except httpx.HTTPError as exc:
             failure = exc
         finally:
-            aclose = getattr(chunks, "aclose", None)  # an async generator: finish it here, not at GC
+            aclose = getattr(
+                chunks, "aclose", None
+            )  # an async generator: finish it here, not at GC
             if aclose is not None:
                 await aclose()
             await response.aclose()

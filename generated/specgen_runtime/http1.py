@@ -70,7 +70,9 @@ class Connection(asyncio.Protocol):
         self.head_only = head_only  # a HEAD request: the response has no body, whatever it says
         self.close_after = close  # the request said ``Connection: close``
         self.received = 0  # bytes of this response given to the parser
-        self.head_size = 0  # bytes of its head's reason phrases and header lines (1xx heads included)
+        self.head_size = (
+            0  # bytes of its head's reason phrases and header lines (1xx heads included)
+        )
         self.status = 0
         self.reason = b""
         self.version = b"HTTP/1.1"
@@ -79,7 +81,9 @@ class Connection(asyncio.Protocol):
         self.keep_alive = False
         self.switched = False  # a 101 head
         self.chunked = False
-        self.length: int | None = None  # content-length; None with neither it nor chunked: ends at EOF
+        self.length: int | None = (
+            None  # content-length; None with neither it nor chunked: ends at EOF
+        )
         self.body: list[bytes] = []  # parsed, not yet handed up
         self.body_size = 0
         self.body_received = 0
@@ -117,7 +121,10 @@ class Connection(asyncio.Protocol):
         self.keep_alive = parser.should_keep_alive()
         if parser.get_http_version() != "1.1":
             self.version = b"HTTP/" + parser.get_http_version().encode("ascii")
-        for name, value in self.headers:  # llhttp checked them: only for a connection that ends early
+        for (
+            name,
+            value,
+        ) in self.headers:  # llhttp checked them: only for a connection that ends early
             if len(name) == 14 and name.lower() == b"content-length":
                 self.length = int(value)
             elif len(name) == 17 and name.lower() == b"transfer-encoding":
@@ -190,7 +197,12 @@ class Connection(asyncio.Protocol):
         return self.eof or self.transport is None or self.transport.is_closing()
 
     async def send(
-        self, request: httpx.Request, head: bytes, body: bytes | None, close: bool, timeout: float | None
+        self,
+        request: httpx.Request,
+        head: bytes,
+        body: bytes | None,
+        close: bool,
+        timeout: float | None,
     ) -> None:
         """Write a request (``head``, ``body`` and ``close`` from :func:`serialize`; ``body`` ``None``:
         stream ``request.stream``); the connection then reads its response."""
@@ -203,7 +215,9 @@ class Connection(asyncio.Protocol):
             await self.write(head, timeout, request)
             await self.write(body, timeout, request)
 
-    async def _send_streaming(self, request: httpx.Request, head: bytes, timeout: float | None) -> None:
+    async def _send_streaming(
+        self, request: httpx.Request, head: bytes, timeout: float | None
+    ) -> None:
         """Send a request whose body is an async stream (chunked unless it has a content-length)."""
         chunked = "content-length" not in request.headers
         await self.write(head, timeout, request)
@@ -211,7 +225,9 @@ class Connection(asyncio.Protocol):
         assert isinstance(stream, httpx.AsyncByteStream)
         async for piece in stream:
             if piece:
-                await self.write(b"%x\r\n%b\r\n" % (len(piece), piece) if chunked else piece, timeout, request)
+                await self.write(
+                    b"%x\r\n%b\r\n" % (len(piece), piece) if chunked else piece, timeout, request
+                )
         if chunked:
             await self.write(b"0\r\n\r\n", timeout, request)
 
@@ -295,8 +311,14 @@ class Connection(asyncio.Protocol):
                     break
         except (httptools.HttpParserError, httptools.HttpParserUpgrade) as exc:
             if not self.done:
-                why = "the server switched protocols (101), which is not supported" if self.switched else exc
-                raise httpx.RemoteProtocolError(f"malformed response: {why}", request=request) from None
+                why = (
+                    "the server switched protocols (101), which is not supported"
+                    if self.switched
+                    else exc
+                )
+                raise httpx.RemoteProtocolError(
+                    f"malformed response: {why}", request=request
+                ) from None
             self.extra = True  # something after the response's end: the connection is not reused
         finally:
             del pending[:n]
@@ -311,7 +333,9 @@ class Connection(asyncio.Protocol):
         if not self.head_done:
             if not self.received:
                 raise Stale
-            raise httpx.RemoteProtocolError("Server disconnected while sending the response headers.", request=request)
+            raise httpx.RemoteProtocolError(
+                "Server disconnected while sending the response headers.", request=request
+            )
         if self.done:
             return
         if self.chunked:

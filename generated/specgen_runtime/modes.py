@@ -31,7 +31,9 @@ class ParseResponse(Protocol[R]):
 
 
 class ParseStream(Protocol):
-    def __call__(self, chunks: Iterable[bytes], *, model: str | None = None) -> Iterator[ChatCompletionChunk]: ...
+    def __call__(
+        self, chunks: Iterable[bytes], *, model: str | None = None
+    ) -> Iterator[ChatCompletionChunk]: ...
 
 
 class AParseStream(Protocol):

@@ -28,7 +28,14 @@ from typing import Any
 
 from specgen_runtime.errors import APIResponseValidationError
 
-__all__ = ["FINISH_REASONS", "SERVICE_TIERS", "check_chunk", "check_completion", "check_embeddings", "new_id"]
+__all__ = [
+    "FINISH_REASONS",
+    "SERVICE_TIERS",
+    "check_chunk",
+    "check_completion",
+    "check_embeddings",
+    "new_id",
+]
 
 FINISH_REASONS = frozenset({"stop", "length", "tool_calls", "content_filter", "function_call"})
 SERVICE_TIERS = frozenset({"auto", "default", "flex", "scale", "priority"})
@@ -195,7 +202,9 @@ def _texts(holder: dict[str, Any], where: str) -> None:
             raise _Bad(f"{where}.{key}", value)
 
 
-def _head(obj: dict[str, Any], kind: str, model: str, default_id: str | None, created: int | None) -> None:
+def _head(
+    obj: dict[str, Any], kind: str, model: str, default_id: str | None, created: int | None
+) -> None:
     rid = obj.get("id")
     if not isinstance(rid, str) or not rid:
         if rid is None or rid == "":
@@ -234,7 +243,9 @@ def _logprobs(choice: dict[str, Any], where: str) -> None:
 
 
 def _invalid(provider: str, model: str | None, exc: _Bad, what: str) -> APIResponseValidationError:
-    return APIResponseValidationError(f"malformed {what} from {provider}: {exc}", provider=provider, model=model)
+    return APIResponseValidationError(
+        f"malformed {what} from {provider}: {exc}", provider=provider, model=model
+    )
 
 
 def check_completion(out: dict[str, Any], provider: str, model: str = "") -> dict[str, Any]:
@@ -275,7 +286,9 @@ def check_completion(out: dict[str, Any], provider: str, model: str = "") -> dic
     return out
 
 
-def check_chunk(obj: dict[str, Any], provider: str, model: str, stream_id: str, created: int) -> dict[str, Any]:
+def check_chunk(
+    obj: dict[str, Any], provider: str, model: str, stream_id: str, created: int
+) -> dict[str, Any]:
     """Check (and complete) an OpenAI ``chat.completion.chunk`` dict in place; returns it.
     ``stream_id`` is the id of a stream whose provider sends none, the same on every chunk."""
     problem: _Bad | None = None
@@ -339,10 +352,23 @@ def check_embeddings(out: dict[str, Any], provider: str, model: str = "") -> dic
             item["object"] = "embedding"
             vector = item.get("embedding")
             if isinstance(vector, list):
-                if vector and not all(isinstance(x, int | float) and not isinstance(x, bool) for x in vector):
-                    raise _Bad(where + ".embedding[]", next(x for x in vector if not isinstance(x, int | float) or isinstance(x, bool)))
-            elif not (isinstance(vector, str) and _BASE64.fullmatch(vector) and len(vector) % 4 == 0):
-                raise _Bad(where + ".embedding", vector)  # a string only as base64 (encoding_format)
+                if vector and not all(
+                    isinstance(x, int | float) and not isinstance(x, bool) for x in vector
+                ):
+                    raise _Bad(
+                        where + ".embedding[]",
+                        next(
+                            x
+                            for x in vector
+                            if not isinstance(x, int | float) or isinstance(x, bool)
+                        ),
+                    )
+            elif not (
+                isinstance(vector, str) and _BASE64.fullmatch(vector) and len(vector) % 4 == 0
+            ):
+                raise _Bad(
+                    where + ".embedding", vector
+                )  # a string only as base64 (encoding_format)
         usage = out.get("usage")
         if usage is not None:
             if not isinstance(usage, dict):

@@ -9,7 +9,14 @@ from __future__ import annotations
 
 import json
 
-__all__ = ["Frame", "JSONArrayDecoder", "NDJSONDecoder", "SSEDecoder", "StreamDecodeError", "make_decoder"]
+__all__ = [
+    "Frame",
+    "JSONArrayDecoder",
+    "NDJSONDecoder",
+    "SSEDecoder",
+    "StreamDecodeError",
+    "make_decoder",
+]
 
 Frame = tuple[str, str]
 

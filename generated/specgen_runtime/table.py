@@ -34,7 +34,10 @@ def _flat(value: Any, where: str) -> str | None:
     if value is None or isinstance(value, str):
         return value
     if isinstance(value, list):
-        parts = [p if isinstance(p, str) else p.get("text") if isinstance(p, dict) else None for p in value]
+        parts = [
+            p if isinstance(p, str) else p.get("text") if isinstance(p, dict) else None
+            for p in value
+        ]
         joined = "".join(p for p in parts if isinstance(p, str))
         return joined if any(isinstance(p, str) for p in parts) else None
     raise TypeError(f"{where} is a {type(value).__name__}, not text")
@@ -77,7 +80,9 @@ def _calls(source: Any, rule: Rule | None) -> list[dict[str, Any]]:
     if raw is None:
         return []
     if not isinstance(raw, list):
-        raise TypeError(f"{'.'.join(rule['from'])} is a {type(raw).__name__}, not a list of tool calls")
+        raise TypeError(
+            f"{'.'.join(rule['from'])} is a {type(raw).__name__}, not a list of tool calls"
+        )
     out = []
     for call in raw:
         if not isinstance(call, dict):
@@ -85,7 +90,11 @@ def _calls(source: Any, rule: Rule | None) -> list[dict[str, Any]]:
         call_id = read_path(call, rule.get("id") or ("id",))
         name = read_path(call, rule.get("name") or ("function", "name"))
         arguments = read_path(call, rule.get("arguments") or ("function", "arguments"))
-        out.append(tool_call(str(call_id or ""), str(name or ""), arguments if arguments is not None else {}))
+        out.append(
+            tool_call(
+                str(call_id or ""), str(name or ""), arguments if arguments is not None else {}
+            )
+        )
     return out
 
 
@@ -96,11 +105,15 @@ def table_choices(data: dict[str, Any], table: dict[str, Any]) -> Choices:
     if sources is None:
         sources = []
     if not isinstance(sources, list):
-        raise TypeError(f"{'.'.join(at or ())} is a {type(sources).__name__}, not a list of choices")
+        raise TypeError(
+            f"{'.'.join(at or ())} is a {type(sources).__name__}, not a list of choices"
+        )
     out: Choices = []
     for i, source in enumerate(sources):
         message = assistant_message(
-            texts(source, table.get("content") or ()), _calls(source, table.get("tool_calls")), texts(source, table.get("reasoning") or ())
+            texts(source, table.get("content") or ()),
+            _calls(source, table.get("tool_calls")),
+            texts(source, table.get("reasoning") or ()),
         )
         refusal = texts(source, table.get("refusal") or ())
         if refusal is not None:

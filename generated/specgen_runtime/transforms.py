@@ -61,9 +61,16 @@ def transform(*, sample: Any = None, messages: bool = False) -> Callable[[F], F]
     def register(fn: F) -> F:
         known = _REGISTRY.get(fn.__name__)
         if known is not None and known.module != fn.__module__:
-            raise ValueError(f"transform {fn.__name__!r} is declared in {known.module} and {fn.__module__}")
+            raise ValueError(
+                f"transform {fn.__name__!r} is declared in {known.module} and {fn.__module__}"
+            )
         _REGISTRY[fn.__name__] = Transform(
-            fn.__name__, fn.__module__, fn, sample, messages, (fn.__doc__ or "").strip().split("\n")[0]
+            fn.__name__,
+            fn.__module__,
+            fn,
+            sample,
+            messages,
+            (fn.__doc__ or "").strip().split("\n")[0],
         )
         return fn
 
@@ -83,7 +90,11 @@ TOOLS_SAMPLE = [
         "function": {
             "name": "get_weather",
             "description": "Current weather in a city",
-            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+            "parameters": {
+                "type": "object",
+                "properties": {"city": {"type": "string"}},
+                "required": ["city"],
+            },
         },
     }
 ]
@@ -120,7 +131,9 @@ def strip_message_names(value: Any) -> Any:
     """Chat messages without the optional ``name`` field (a provider that rejects it)."""
     if not isinstance(value, list):
         return value
-    return [{k: v for k, v in m.items() if k != "name"} if isinstance(m, dict) else m for m in value]
+    return [
+        {k: v for k, v in m.items() if k != "name"} if isinstance(m, dict) else m for m in value
+    ]
 
 
 @transform(messages=True)
@@ -128,7 +141,10 @@ def developer_to_system(value: Any) -> Any:
     """Chat messages with the ``developer`` role sent as ``system`` (a provider that predates it)."""
     if not isinstance(value, list):
         return value
-    return [{**m, "role": "system"} if isinstance(m, dict) and m.get("role") == "developer" else m for m in value]
+    return [
+        {**m, "role": "system"} if isinstance(m, dict) and m.get("role") == "developer" else m
+        for m in value
+    ]
 
 
 @transform(messages=True)
@@ -137,10 +153,23 @@ def drop_null_content(value: Any) -> Any:
     provider that refuses a null content."""
     if not isinstance(value, list):
         return value
-    return [{k: v for k, v in m.items() if not (k == "content" and v is None)} if isinstance(m, dict) else m for m in value]
+    return [
+        {k: v for k, v in m.items() if not (k == "content" and v is None)}
+        if isinstance(m, dict)
+        else m
+        for m in value
+    ]
 
 
-@transform(sample={"type": "json_schema", "json_schema": {"name": "city", "schema": {"type": "object", "properties": {"city": {"type": "string"}}}}})
+@transform(
+    sample={
+        "type": "json_schema",
+        "json_schema": {
+            "name": "city",
+            "schema": {"type": "object", "properties": {"city": {"type": "string"}}},
+        },
+    }
+)
 def response_format_inline_schema(value: Any) -> Any:
     """OpenAI ``{type: json_schema, json_schema: {name, schema}}`` → ``{type: json_object,
     json_schema: <schema>}`` (JSON mode with the schema itself beside it); other types pass."""

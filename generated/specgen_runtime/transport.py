@@ -42,7 +42,9 @@ from specgen_runtime.http1 import Connection, Origin, Stale, serialize
 __all__ = ["DEFAULT_LIMITS", "AsyncTransport"]
 
 # an LLM client runs many slow requests at once: keep as many connections as it uses
-DEFAULT_LIMITS = httpx.Limits(max_connections=1000, max_keepalive_connections=100, keepalive_expiry=5.0)
+DEFAULT_LIMITS = httpx.Limits(
+    max_connections=1000, max_keepalive_connections=100, keepalive_expiry=5.0
+)
 
 
 class AsyncTransport(httpx.AsyncBaseTransport):
@@ -80,7 +82,9 @@ class AsyncTransport(httpx.AsyncBaseTransport):
 
                 self._ssl = shared_ssl_context()  # the default: one per process
             else:
-                self._ssl = httpx.create_ssl_context(verify=self._verify, cert=self._cert, trust_env=self._trust_env)
+                self._ssl = httpx.create_ssl_context(
+                    verify=self._verify, cert=self._cert, trust_env=self._trust_env
+                )
         return self._ssl
 
     def _bind(self) -> asyncio.AbstractEventLoop:
@@ -95,7 +99,9 @@ class AsyncTransport(httpx.AsyncBaseTransport):
             self._waiters.clear()
         return loop
 
-    async def _acquire(self, origin: Origin, timeouts: dict[str, Any], request: httpx.Request) -> Connection:
+    async def _acquire(
+        self, origin: Origin, timeouts: dict[str, Any], request: httpx.Request
+    ) -> Connection:
         loop = self._bind()
         deadline: float | None = None
         while True:
@@ -105,8 +111,10 @@ class AsyncTransport(httpx.AsyncBaseTransport):
             while idle:
                 conn = idle.pop()
                 self._n_idle -= 1
-                if conn.closed or conn.pending or (
-                    self._expiry is not None and loop.time() - conn.idle_since > self._expiry
+                if (
+                    conn.closed
+                    or conn.pending
+                    or (self._expiry is not None and loop.time() - conn.idle_since > self._expiry)
                 ):
                     self._discard(conn)
                     continue
@@ -127,9 +135,13 @@ class AsyncTransport(httpx.AsyncBaseTransport):
             fut: asyncio.Future[None] = loop.create_future()
             self._waiters.append(fut)
             try:
-                await asyncio.wait_for(fut, None if deadline is None else max(0.0, deadline - loop.time()))
+                await asyncio.wait_for(
+                    fut, None if deadline is None else max(0.0, deadline - loop.time())
+                )
             except TimeoutError:
-                raise httpx.PoolTimeout("timed out waiting for a free connection", request=request) from None
+                raise httpx.PoolTimeout(
+                    "timed out waiting for a free connection", request=request
+                ) from None
             finally:
                 if not fut.done():
                     fut.cancel()
@@ -149,7 +161,11 @@ class AsyncTransport(httpx.AsyncBaseTransport):
         return True
 
     async def _connect(
-        self, loop: asyncio.AbstractEventLoop, origin: Origin, timeout: float | None, request: httpx.Request
+        self,
+        loop: asyncio.AbstractEventLoop,
+        origin: Origin,
+        timeout: float | None,
+        request: httpx.Request,
     ) -> Connection:
         scheme, host, port = origin
         tls = scheme == "https"
@@ -167,7 +183,9 @@ class AsyncTransport(httpx.AsyncBaseTransport):
                 timeout,
             )
         except TimeoutError:
-            raise httpx.ConnectTimeout(f"timed out connecting to {host}:{port}", request=request) from None
+            raise httpx.ConnectTimeout(
+                f"timed out connecting to {host}:{port}", request=request
+            ) from None
         except OSError as exc:  # refused, unreachable, DNS, TLS (ssl.SSLError is an OSError)
             raise httpx.ConnectError(f"{type(exc).__name__}: {exc}", request=request) from None
         return conn
@@ -235,7 +253,9 @@ class AsyncTransport(httpx.AsyncBaseTransport):
                 self._discard(conn)
                 raise
 
-    async def _response(self, conn: Connection, request: httpx.Request, read_timeout: float | None) -> httpx.Response:
+    async def _response(
+        self, conn: Connection, request: httpx.Request, read_timeout: float | None
+    ) -> httpx.Response:
         await conn.read_head(request, read_timeout)
         conn.used += 1
         first, done = conn.take(request)  # the part of the body that came with the head
@@ -272,7 +292,12 @@ class _Body(httpx.AsyncByteStream):
     """A response body read from its connection as it arrives; the connection goes back when it ends."""
 
     def __init__(
-        self, pool: AsyncTransport, conn: Connection, request: httpx.Request, timeout: float | None, first: bytes
+        self,
+        pool: AsyncTransport,
+        conn: Connection,
+        request: httpx.Request,
+        timeout: float | None,
+        first: bytes,
     ) -> None:
         self._pool = pool
         self._conn: Connection | None = conn

@@ -258,7 +258,12 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
     specs_dir = Path(args.specs) if args.specs else _default_specs()
     folder = Path(args.out)
+    # the snapshot in --out (this repo's checklist/), else the one shipped with specgen
+    from specgen.resources import builtin_reference
+
     ref_path = Path(args.reference) if args.reference else folder / "litellm_reference.json"
+    if not args.reference and not ref_path.is_file():
+        ref_path = builtin_reference()
     try:
         reference = json.loads(ref_path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:

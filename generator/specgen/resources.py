@@ -25,3 +25,9 @@ def templates_dir() -> Path:
 
 def schema_path() -> Path:
     return _PKG / "spec" / "providerspec.schema.json"
+
+
+def builtin_reference() -> Path:
+    """The LiteLLM reference snapshot shipped with specgen (its date and LiteLLM version inside)."""
+    packaged = _PKG / "_data" / "litellm_reference.json"
+    return packaged if packaged.is_file() else _REPO / "checklist" / "litellm_reference.json"

@@ -102,8 +102,22 @@ def register(module: str) -> str:
     known = _WIRES.get(name)
     if known is not None and known != module:
         raise ValueError(f"wire {name!r} is already {known}; {module} cannot take its name")
-    missing = [a for a in ("MODES", "STREAMS", "PASSTHROUGH", "RESPONSE_DEFAULTS", "CHOICE_PREFIX", "PARAMS_ROOT") if not hasattr(loaded, a)]
-    needs = {"chat": ("chat_request", "chat_finalize", "chat_choices"), "embeddings": ("embeddings_request", "embeddings_data")}
+    missing = [
+        a
+        for a in (
+            "MODES",
+            "STREAMS",
+            "PASSTHROUGH",
+            "RESPONSE_DEFAULTS",
+            "CHOICE_PREFIX",
+            "PARAMS_ROOT",
+        )
+        if not hasattr(loaded, a)
+    ]
+    needs = {
+        "chat": ("chat_request", "chat_finalize", "chat_choices"),
+        "embeddings": ("embeddings_request", "embeddings_data"),
+    }
     for mode in getattr(loaded, "MODES", ()):
         missing += [f for f in needs.get(mode, ()) if not callable(getattr(loaded, f, None))]
     if getattr(loaded, "STREAMS", False) and not callable(getattr(loaded, "stream_choices", None)):

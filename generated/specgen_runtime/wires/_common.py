@@ -48,7 +48,9 @@ def text_of(content: Any) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, list):
-        return "".join(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text")
+        return "".join(
+            p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text"
+        )
     raise ValueError("message content must be a string or a list of parts")
 
 
@@ -82,7 +84,9 @@ def arguments(raw: Any) -> Any:
         raise ValueError(f"tool call arguments are not valid JSON: {raw[:100]!r}") from None
 
 
-def assistant_message(content: str | None, tool_calls: list[dict[str, Any]], reasoning: str | None) -> Message:
+def assistant_message(
+    content: str | None, tool_calls: list[dict[str, Any]], reasoning: str | None
+) -> Message:
     message: Message = {"role": "assistant", "content": content}
     if tool_calls:
         message["tool_calls"] = tool_calls
@@ -124,7 +128,11 @@ def split_parts(content: Any) -> tuple[str | None, str | None]:
             if isinstance(inner, str):
                 thoughts.append(inner)
             elif isinstance(inner, list):
-                thoughts.extend(p["text"] for p in inner if isinstance(p, dict) and isinstance(p.get("text"), str))
+                thoughts.extend(
+                    p["text"]
+                    for p in inner
+                    if isinstance(p, dict) and isinstance(p.get("text"), str)
+                )
     return ("".join(texts) if texts else None), ("".join(thoughts) if thoughts else None)
 
 

@@ -73,8 +73,18 @@ def _anthropic_content(content: Any) -> list[dict[str, Any]]:
             parsed = parse_data_url(str(file.get("file_data", "")))
             if not parsed:
                 raise ValueError("file parts need base64 file_data")
-            block = {"type": "document", "source": {"type": "base64", "media_type": parsed[0], "data": parsed[1]}}
-        elif kind in ("image", "document", "tool_result", "tool_use", "thinking", "redacted_thinking"):
+            block = {
+                "type": "document",
+                "source": {"type": "base64", "media_type": parsed[0], "data": parsed[1]},
+            }
+        elif kind in (
+            "image",
+            "document",
+            "tool_result",
+            "tool_use",
+            "thinking",
+            "redacted_thinking",
+        ):
             block = dict(part)  # already an Anthropic block
         else:
             raise ValueError(f"content part type {kind!r} is not supported by the anthropic format")
@@ -95,7 +105,10 @@ def chat_request(body: dict[str, Any], messages: Any) -> None:
             continue
         if role == "tool":
             content = m.get("content")
-            result: dict[str, Any] = {"type": "tool_result", "tool_use_id": m.get("tool_call_id", "")}
+            result: dict[str, Any] = {
+                "type": "tool_result",
+                "tool_use_id": m.get("tool_call_id", ""),
+            }
             if isinstance(content, list):
                 result["content"] = _anthropic_content(content)
             else:
@@ -109,7 +122,12 @@ def chat_request(body: dict[str, Any], messages: Any) -> None:
             for call in m.get("tool_calls") or ():
                 fn = call.get("function") or {}
                 blocks.append(
-                    {"type": "tool_use", "id": call.get("id", ""), "name": fn.get("name", ""), "input": arguments(fn.get("arguments"))}
+                    {
+                        "type": "tool_use",
+                        "id": call.get("id", ""),
+                        "name": fn.get("name", ""),
+                        "input": arguments(fn.get("arguments")),
+                    }
                 )
         elif role == "user":
             blocks = _anthropic_content(m.get("content"))
@@ -137,8 +155,14 @@ def chat_finalize(body: dict[str, Any]) -> None:
         # history used, and unless the caller chose otherwise, let the model call none of them
         used: dict[str, None] = {}
         for message in body.get("messages") or ():
-            for block in message.get("content") or () if isinstance(message.get("content"), list) else ():
-                if isinstance(block, dict) and block.get("type") == "tool_use" and isinstance(block.get("name"), str):
+            for block in (
+                message.get("content") or () if isinstance(message.get("content"), list) else ()
+            ):
+                if (
+                    isinstance(block, dict)
+                    and block.get("type") == "tool_use"
+                    and isinstance(block.get("name"), str)
+                ):
                     used[block["name"]] = None
         if used:
             body["tools"] = [{"name": name, "input_schema": {"type": "object"}} for name in used]
@@ -233,13 +257,20 @@ def reasoning_effort_to_anthropic_thinking(value: Any) -> dict[str, Any]:
     return {"type": "enabled", "budget_tokens": _ANTHROPIC_BUDGETS[value]}
 
 
-@transform(sample={
+@transform(
+    sample={
         "type": "json_schema",
         "json_schema": {
             "name": "city",
-            "schema": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"], "additionalProperties": False},
+            "schema": {
+                "type": "object",
+                "properties": {"city": {"type": "string"}},
+                "required": ["city"],
+                "additionalProperties": False,
+            },
         },
-    })
+    }
+)
 def response_format_to_anthropic(value: Any) -> Any:
     """→ Anthropic ``output_config`` (merged): ``{"format": {"type": "json_schema", "schema": ...}}``
     for a json_schema (structured outputs); ``{"type": "text"}`` (the default) sends nothing.

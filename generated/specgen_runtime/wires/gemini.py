@@ -100,7 +100,10 @@ def _gemini_parts(content: Any) -> list[dict[str, Any]]:
 def _thought_signature(call: dict[str, Any]) -> str | None:
     """A tool call's Gemini thought signature, as we return it (``extra_content.google``) or as
     LiteLLM-style clients keep it (``provider_specific_fields``)."""
-    for holder in (get_path(call, ("extra_content", "google")), call.get("provider_specific_fields")):
+    for holder in (
+        get_path(call, ("extra_content", "google")),
+        call.get("provider_specific_fields"),
+    ):
         if isinstance(holder, dict) and isinstance(holder.get("thought_signature"), str):
             return str(holder["thought_signature"])
     return None
@@ -121,7 +124,12 @@ def chat_request(body: dict[str, Any], messages: Any) -> None:
             for call in m.get("tool_calls") or ():
                 fn = call.get("function") or {}
                 names[call.get("id", "")] = fn.get("name", "")
-                part: dict[str, Any] = {"functionCall": {"name": fn.get("name", ""), "args": arguments(fn.get("arguments"))}}
+                part: dict[str, Any] = {
+                    "functionCall": {
+                        "name": fn.get("name", ""),
+                        "args": arguments(fn.get("arguments")),
+                    }
+                }
                 signature = _thought_signature(call)
                 if signature:
                     part["thoughtSignature"] = signature
@@ -172,10 +180,14 @@ def _gemini_candidate(candidate: dict[str, Any], state: StreamState | None) -> M
             blob = part["inlineData"]
             mime, b64 = blob.get("mimeType"), blob.get("data")
             if isinstance(mime, str) and mime.startswith("image/") and isinstance(b64, str):
-                images.append({"type": "image_url", "image_url": {"url": f"data:{mime};base64,{b64}"}})
+                images.append(
+                    {"type": "image_url", "image_url": {"url": f"data:{mime};base64,{b64}"}}
+                )
         elif "functionCall" in part:
             fc = part["functionCall"]
-            call = tool_call(fc.get("id") or new_id("call_"), fc.get("name") or "", fc.get("args") or {})
+            call = tool_call(
+                fc.get("id") or new_id("call_"), fc.get("name") or "", fc.get("args") or {}
+            )
             if isinstance(part.get("thoughtSignature"), str):
                 # Gemini 3 refuses a function-call turn sent back without its signature; carry it
                 # where Google's OpenAI-compatible endpoint puts it.
@@ -190,7 +202,10 @@ def _gemini_candidate(candidate: dict[str, Any], state: StreamState | None) -> M
 
 
 def chat_choices(data: dict[str, Any]) -> Choices:
-    return [(c, _gemini_candidate(c, None), c.get("index", i)) for i, c in enumerate(data.get("candidates") or ())]
+    return [
+        (c, _gemini_candidate(c, None), c.get("index", i))
+        for i, c in enumerate(data.get("candidates") or ())
+    ]
 
 
 def stream_choices(obj: dict[str, Any], state: StreamState) -> StreamChoices:
@@ -221,12 +236,17 @@ def embeddings_request(body: dict[str, Any], inputs: Any, model: str) -> None:
         raise ValueError("'input' must be a string or a list of strings for gemini embeddings")
     options = dict(body)
     body.clear()
-    body["requests"] = [{"model": "models/" + model, "content": {"parts": [{"text": t}]}, **options} for t in texts]
+    body["requests"] = [
+        {"model": "models/" + model, "content": {"parts": [{"text": t}]}, **options} for t in texts
+    ]
 
 
 def embeddings_data(data: dict[str, Any]) -> list[dict[str, Any]]:
     items = data["embeddings"] if "embeddings" in data else [data["embedding"]]
-    return [{"object": "embedding", "index": i, "embedding": e["values"]} for i, e in enumerate(as_list(items, "embeddings"))]
+    return [
+        {"object": "embedding", "index": i, "embedding": e["values"]}
+        for i, e in enumerate(as_list(items, "embeddings"))
+    ]
 
 
 # --------------------------------------------------------------------------- transforms
@@ -281,7 +301,12 @@ def openai_tool_choice_to_gemini(value: Any) -> dict[str, Any]:
     if value == "none":
         return {"functionCallingConfig": {"mode": "NONE"}}
     if isinstance(value, dict) and value.get("type") == "function":
-        return {"functionCallingConfig": {"mode": "ANY", "allowedFunctionNames": [value["function"]["name"]]}}
+        return {
+            "functionCallingConfig": {
+                "mode": "ANY",
+                "allowedFunctionNames": [value["function"]["name"]],
+            }
+        }
     raise ValueError(f"unsupported tool_choice {value!r}")
 
 

@@ -76,7 +76,12 @@ def chat_request(body: dict[str, Any], messages: Any) -> None:
             for c in m["tool_calls"]:
                 names[str(c.get("id", ""))] = (c.get("function") or {}).get("name", "")
             msg["tool_calls"] = [
-                {"function": {"name": (c.get("function") or {}).get("name", ""), "arguments": arguments((c.get("function") or {}).get("arguments"))}}
+                {
+                    "function": {
+                        "name": (c.get("function") or {}).get("name", ""),
+                        "arguments": arguments((c.get("function") or {}).get("arguments")),
+                    }
+                }
                 for c in m["tool_calls"]
             ]
         if role == "tool":
@@ -103,7 +108,9 @@ def _ollama_message(message: dict[str, Any], state: StreamState | None) -> Messa
             call["index"] = state.tool_index(len(state.tool_ids))
         calls.append(call)
     content = message.get("content")
-    return assistant_message(content if isinstance(content, str) else None, calls, message.get("thinking") or None)
+    return assistant_message(
+        content if isinstance(content, str) else None, calls, message.get("thinking") or None
+    )
 
 
 def chat_choices(data: dict[str, Any]) -> Choices:
@@ -134,7 +141,10 @@ def embeddings_request(body: dict[str, Any], inputs: Any, model: str) -> None:
 
 
 def embeddings_data(data: dict[str, Any]) -> list[dict[str, Any]]:
-    return [{"object": "embedding", "index": i, "embedding": e} for i, e in enumerate(as_list(data["embeddings"], "embeddings"))]
+    return [
+        {"object": "embedding", "index": i, "embedding": e}
+        for i, e in enumerate(as_list(data["embeddings"], "embeddings"))
+    ]
 
 
 # --------------------------------------------------------------------------- transforms

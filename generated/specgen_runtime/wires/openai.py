@@ -57,7 +57,13 @@ def chat_choices(data: dict[str, Any]) -> Choices:
     out: Choices = []
     for i, choice in enumerate(as_list(data["choices"], "choices")):
         msg = choice.get("message") or {"role": "assistant", "content": None}
-        out.append((choice, with_parts_split(msg) if isinstance(msg, dict) else msg, choice.get("index", i)))
+        out.append(
+            (
+                choice,
+                with_parts_split(msg) if isinstance(msg, dict) else msg,
+                choice.get("index", i),
+            )
+        )
     return out
 
 
@@ -70,7 +76,11 @@ def stream_choices(obj: dict[str, Any], state: StreamState) -> StreamChoices:
         state.model = obj["model"]
     choices = obj.get("choices") or ()
     return [
-        (c.get("index", 0), with_parts_split(d) if isinstance(d := c.get("delta") or {}, dict) else d, c.get("finish_reason"))
+        (
+            c.get("index", 0),
+            with_parts_split(d) if isinstance(d := c.get("delta") or {}, dict) else d,
+            c.get("finish_reason"),
+        )
         for c in as_list(choices, "choices")
         if isinstance(c, dict) or _bad(c)
     ]

@@ -190,6 +190,12 @@ def import_litellm() -> ModuleType:
     return litellm
 
 
+def _today() -> str:
+    import datetime
+
+    return datetime.datetime.now(datetime.UTC).date().isoformat()
+
+
 def litellm_version() -> str:
     try:
         return metadata.version("litellm")
@@ -607,6 +613,8 @@ def build_snapshot(litellm: ModuleType | None = None, *, network_log: list[str] 
         "schema_version": SCHEMA_VERSION,
         "generated_by": "specgen reference sync",
         "litellm_version": litellm_version(),
+        # the day it was taken (UTC): the audit says how old the reference it compares with is
+        "synced": _today(),
         "modes": {
             mode: {"endpoint": endpoint, "params_from": _PARAMS_FROM.get(mode)}
             for endpoint, mode in sorted(ENDPOINT_MODES.items())

@@ -46,7 +46,7 @@ from types import ModuleType
 
 from specgen.adapters import accumulate, built_adapters
 from specgen.build.ir import ProviderIR, build_ir
-from specgen.conform import errors_check, requests, responses, streams
+from specgen.conform import discovery, errors_check, requests, responses, streams
 from specgen.conform.fake import FakeProvider
 from specgen.conform.ledger import declare
 from specgen.conform.mode_run import ModeRun
@@ -94,6 +94,8 @@ class ProviderRun:
                 if only_mode and mode.name != only_mode:
                     continue
                 results.extend(run_mode(ModeRun(self.spec, self.ir, self.module, fake, mode)))
+            if only_mode in (None, "models"):
+                results.extend(discovery.check(self.spec, self.ir, self.module, fake))
         return results
 
 
