@@ -4,6 +4,11 @@
 Importing this package imports no adapter; each module is loaded on first use.
 """
 
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
 PROVIDERS: tuple[str, ...] = (
     "anthropic",
     "cohere",
@@ -16,3 +21,13 @@ PROVIDERS: tuple[str, ...] = (
     "openai",
     "openrouter",
 )
+
+#: other slugs of a provider (LiteLLM's aliases): ``specgen_providers.<alias>`` is its module
+ALIASES: dict[str, str] = {}
+
+
+def __getattr__(name: str) -> ModuleType:
+    target = ALIASES.get(name)
+    if target is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return importlib.import_module(f"{__name__}.{target}")

@@ -287,8 +287,17 @@ class ModelInfo(TypedDict, total=False):
     vision: bool
     tools: bool
     reasoning: bool
+    response_format: bool
+    prompt_caching: bool
+    pdf_input: bool
+    audio_input: bool
+    audio_output: bool
+    web_search: bool
     input_cost_per_token: float
     output_cost_per_token: float
+    cache_read_input_token_cost: float
+    cache_creation_input_token_cost: float
+    output_vector_size: int
     created: int
     owned_by: str
     listed: bool  # the provider's discovery endpoint lists it

@@ -102,8 +102,11 @@ def _tidy(text: str) -> str:
     return "\n".join(out) + "\n"
 
 
-def render_init(env: jinja2.Environment, names: Iterable[str]) -> str:
-    return _tidy(env.get_template(INIT_TEMPLATE).render(providers=sorted(set(names))))
+def render_init(env: jinja2.Environment, names: Iterable[str], aliases: dict[str, str] | None = None) -> str:
+    """The package's ``__init__``: the provider names and each alias's provider (nothing imported)."""
+    return _tidy(
+        env.get_template(INIT_TEMPLATE).render(providers=sorted(set(names)), aliases=dict(sorted((aliases or {}).items())))
+    )
 
 
 def render_all(specs: list[ResolvedSpec], env: jinja2.Environment) -> dict[str, str]:
@@ -189,6 +192,8 @@ def build(
             if sha(current) == record.get("output"):
                 result.unchanged.append(name)
                 new_modules[spec.name] = {"input": ihash, "output": record["output"], "extends": extends}
+                if spec.aliases:
+                    new_modules[spec.name]["aliases"] = spec.aliases
                 continue
         try:
             text = render_module(env, spec)
@@ -197,11 +202,14 @@ def build(
             continue
         wanted[name] = text
         new_modules[spec.name] = {"input": ihash, "output": "", "extends": extends}
+        if spec.aliases:
+            new_modules[spec.name]["aliases"] = spec.aliases
     if errors:
         raise SpecErrors(errors)
 
     names = {s.name for s in specs} | (set(existing) if only else set())
-    wanted["__init__.py"] = render_init(env, names)
+    aliases = {a: n for n, rec in new_modules.items() if n in names for a in rec.get("aliases") or ()}  # type: ignore[attr-defined]
+    wanted["__init__.py"] = render_init(env, names, aliases)
     wanted = format_python(wanted)
     for name, text in wanted.items():
         if name[:-3] in new_modules and not new_modules[name[:-3]]["output"]:

@@ -32,6 +32,11 @@ class ResolvedSpec:
     data: Node  # merged and validated
     sources: list[Path]  # this file and every file it extends, child first
 
+    @property
+    def aliases(self) -> list[str]:
+        """Other slugs of this provider (its own ``aliases:``, never inherited)."""
+        return [str(a) for a in self.data.get("aliases") or ()]
+
 
 def did_you_mean(name: str, known: list[str] | tuple[str, ...]) -> str:
     """`` (did you mean 'x'?)`` for the closest known name, or ``""``."""
@@ -117,6 +122,8 @@ def _merge(parent: Any, child: Any, path: tuple[str, ...] = ()) -> Any:
         return _strip_nulls(child)
     out = Node(child.loc)
     for key, value in parent.items():
+        if not path and key == "aliases":  # a provider's other names are its own
+            continue
         out[key] = value
         out.key_locs[key] = parent.where(key)
         out.value_locs[key] = parent.where_value(key)
@@ -183,6 +190,13 @@ def load_specs(specs_dir: Path, only: list[str] | None = None, files: list[Path]
         if spec.name in names:
             errors.append(SpecError(spec.data.where_value("name"), f"two specs are named {spec.name!r}"))
         names[spec.name] = spec
+    owner: dict[str, str] = {}
+    for spec in specs:
+        for alias in spec.aliases:
+            if alias in names or alias in owner:
+                other = alias if alias in names else owner[alias]
+                errors.append(SpecError(spec.data.where_value("aliases"), f"alias {alias!r} is already the name or an alias of {other!r}"))
+            owner[alias] = spec.name
     if errors:
         raise SpecErrors(errors)
     return specs
