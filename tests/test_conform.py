@@ -173,7 +173,9 @@ def test_a_plain_child_passes_on_its_parents_transcripts_as_it_sends_them(tmp_pa
     assert inherited and all(name.startswith("openai:") for r in inherited for name in r.evidence)
     auth = next(r for r in results if r.check.startswith("auth header"))
     assert auth.status == PASS and auth.inherited_only
-    assert main(["conform", "acme", "--specs", str(specs)]) == 0
+    assert main(["conform", "acme", "--specs", str(specs), "--no-cache"]) == 0
+    assert "of 1 providers pass on a parent's transcripts only" in capsys.readouterr().out
+    assert main(["conform", "acme", "--specs", str(specs), "--no-cache", "-v"]) == 0
     assert "acme: " in capsys.readouterr().out
 
 
@@ -206,3 +208,33 @@ def test_models_discovery_is_checked_against_its_recorded_list(tmp_path: Path) -
     mutate(specs, "gemini", "id_prefix: models/, ", "")
     results = conform(specs, ["gemini"], mode="models").results
     assert results[0].status == FAIL and "gemini-2.5-flash" in results[0].detail, results[0].detail
+
+
+def test_parallel_runs_give_the_same_results_and_the_cache_reruns_only_what_changed(tmp_path: Path) -> None:
+    """Providers checked in forked workers give exactly the results of one process; a passing
+    provider whose inputs are unchanged is not run again, and a changed fixture of a parent re-runs
+    the parent and every child that inherits it, but not an unrelated provider."""
+    specs = copy_provider(tmp_path, "openai")
+    for name in ("groq", "ollama"):
+        shutil.copy(SPECS / f"{name}.yaml", specs / f"{name}.yaml")
+        shutil.copytree(SPECS / "fixtures" / name, specs / "fixtures" / name)
+    names = ["groq", "ollama", "openai"]
+    serial = conform(specs, names, jobs=1)
+    cache = tmp_path / "cache"
+    parallel = conform(specs, names, jobs=2, cache_dir=cache)
+    key = lambda r: (r.provider, r.mode, r.group, r.check, r.status, r.spec, r.detail, tuple(r.evidence))  # noqa: E731
+    assert [key(r) for r in parallel.results] == [key(r) for r in serial.results]
+    assert parallel.cached == [] and failures(parallel.results) == []
+    again = conform(specs, names, jobs=2, cache_dir=cache)
+    assert again.cached == names and [key(r) for r in again.results] == [key(r) for r in serial.results]
+    # a parent's fixture changes: the parent and its child run again, the unrelated provider does not
+    stream = specs / "fixtures" / "openai" / "chat" / "stream.sse"
+    stream.write_bytes(stream.read_bytes() + b"\n")
+    third = conform(specs, names, jobs=2, cache_dir=cache)
+    assert third.cached == ["ollama"]
+    assert conform(specs, names, jobs=2, cache_dir=cache, rerun=True).cached == []
+    # a failing provider is never cached
+    mutate(specs, "groq", "{ status: 498, raise: ServiceUnavailableError, retry: true }", "{ status: 498, raise: BadRequestError, retry: true }")
+    for _ in range(2):
+        report = conform(specs, ["groq"], cache_dir=cache)
+        assert report.failed and report.cached == []

@@ -25,26 +25,36 @@ from specgen.spec.resolve import ResolvedSpec
 
 
 @contextlib.contextmanager
-def built_adapters(specs_dir: Path, names: list[str] | None = None) -> Iterator[list[tuple[ResolvedSpec, ModuleType]]]:
-    """The specs, each with its adapter module freshly built into a temporary package (removed,
-    with its modules, on exit). Raises :class:`~specgen.spec.errors.SpecErrors` for a bad spec."""
+def built_package(specs_dir: Path, names: list[str] | None = None) -> Iterator[str]:
+    """The specs (or ``names``) freshly built into a temporary package importable by the name
+    yielded (removed, with its modules, on exit). Raises
+    :class:`~specgen.spec.errors.SpecErrors` for a bad spec."""
     from specgen.build.compiler import build
-    from specgen.spec.resolve import load_specs
 
-    specs = load_specs(specs_dir, only=names or None)
     tmp = Path(tempfile.mkdtemp(prefix="specgen-conform-"))
     package = f"_specgen_conform_{os.getpid()}_{random.randrange(1 << 30):x}"
     try:
         build(specs_dir, tmp / package, only=names or None, force=True)
         sys.path.insert(0, str(tmp))
         try:
-            yield [(spec, importlib.import_module(f"{package}.{spec.name}")) for spec in specs]
+            yield package
         finally:
             sys.path.remove(str(tmp))
             for name in [m for m in sys.modules if m == package or m.startswith(package + ".")]:
                 del sys.modules[name]
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def built_adapters(specs_dir: Path, names: list[str] | None = None) -> Iterator[list[tuple[ResolvedSpec, ModuleType]]]:
+    """The specs, each with its adapter module freshly built into a temporary package (removed,
+    with its modules, on exit). Raises :class:`~specgen.spec.errors.SpecErrors` for a bad spec."""
+    from specgen.spec.resolve import load_specs
+
+    specs = load_specs(specs_dir, only=names or None)
+    with built_package(specs_dir, names) as package:
+        yield [(spec, importlib.import_module(f"{package}.{spec.name}")) for spec in specs]
 
 
 def accumulate(chunks: list[dict[str, Any]]) -> dict[str, Any]:

@@ -8,12 +8,14 @@ it is the only module that may import every layer (see ARCHITECTURE.md).
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 from collections.abc import Callable
+from typing import Any
 from pathlib import Path
 
-from specgen.resources import builtin_specs_dir, schema_path
+from specgen.resources import CONFORM_CACHE, builtin_specs_dir, schema_path
 from specgen.spec.errors import SpecErrors, github_annotation
 
 #: 0 ok; 1 a committed output is stale (build --check, audit --check, conform --oracle --check);
@@ -226,6 +228,17 @@ def cmd_oracle(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _conform_run_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1, help="providers checked at once, each in its own process (default: the CPU count)")
+    p.add_argument("--cache", metavar="DIR", default=str(CONFORM_CACHE), help=f"conformance results kept between runs (default: {CONFORM_CACHE})")
+    p.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
+    p.add_argument("--all", dest="rerun", action="store_true", help="check every provider, even those whose inputs are unchanged since a passing run (and refresh the cache)")
+
+
+def _conform_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    return {"jobs": args.jobs, "cache_dir": None if args.no_cache else Path(args.cache), "rerun": args.rerun}
+
+
 def cmd_conform(args: argparse.Namespace) -> int:
     if args.oracle:
         return cmd_oracle(args)
@@ -235,7 +248,7 @@ def cmd_conform(args: argparse.Namespace) -> int:
 
     specs_dir = Path(args.specs) if args.specs else _default_specs()
     try:
-        report = conform(specs_dir, args.names or None, mode=args.mode)
+        report = conform(specs_dir, args.names or None, mode=args.mode, **_conform_kwargs(args))
     except SpecErrors as errors:
         return _report(errors, args.error_format, specs_dir)
     except TranscriptError as exc:
@@ -278,7 +291,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     try:
         verdicts = load_verdicts(folder / VERDICTS_FILE, str(folder / VERDICTS_FILE))
         specs = load_specs(specs_dir)
-        report = conform(specs_dir)
+        report = conform(specs_dir, **_conform_kwargs(args))
     except SpecErrors as errors:
         return _report(errors, specs_dir=specs_dir)
     except (TranscriptError, VerdictError) as exc:
@@ -450,8 +463,11 @@ HELP: dict[str, tuple[str, str, str]] = {
         "With --oracle litellm: the differential oracle against LiteLLM instead (needs specgen[reference]).",
         "reads:   the specs (NAME..., default all) and those they extend, fixtures/NAME/MODE/ beside each\n"
         "         (transcripts.yaml and the wire files); --oracle: also <out>/oracle_verdicts.yaml\n"
-        "writes:  --json PATH only (the adapters are built into a temporary folder, removed after);\n"
-        "         --oracle: <out>/oracle.json (nothing with --check, NAME or --mode)",
+        "writes:  --json PATH; the results of each provider with no failure in --cache (default\n"
+        "         .specgen-cache/conform/), so that a later run re-checks only providers whose spec,\n"
+        "         fixtures or specgen changed (--all checks every one); the adapters are built into a\n"
+        "         temporary folder, removed after; --oracle: <out>/oracle.json (nothing with --check,\n"
+        "         NAME or --mode)",
         "exit codes:\n"
         "  0  no check failed (unverified is not a failure); --oracle: ran (--check: oracle.json is current)\n"
         "  1  --oracle --check: <out>/oracle.json differs from this run\n"
@@ -566,6 +582,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--mode", help="check only this mode (chat, embeddings, ...)")
     p.add_argument("--json", metavar="PATH", help="also write one record per check to PATH")
     p.add_argument("-v", "--verbose", action="store_true", help="list unverified declarations too")
+    _conform_run_options(p)
     _error_format(p)
     p.add_argument("--oracle", choices=["litellm"], help="instead: the differential oracle against LiteLLM (needs specgen[reference]); writes <out>/oracle.json")
     p.add_argument("--examples", type=int, default=25, help="oracle: generated requests per provider and mode (default: 25)")
@@ -587,6 +604,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--reference", help="LiteLLM reference snapshot (default: <out>/litellm_reference.json)")
     p.add_argument("--json", action="store_true", help="also print parity.json to stdout")
     p.add_argument("--check", action="store_true", help="write nothing; exit 1 if the committed checklist is stale")
+    _conform_run_options(p)
     _plugins(p)
     p.set_defaults(func=cmd_audit)
 

@@ -31,3 +31,8 @@ def builtin_reference() -> Path:
     """The LiteLLM reference snapshot shipped with specgen (its date and LiteLLM version inside)."""
     packaged = _PKG / "_data" / "litellm_reference.json"
     return packaged if packaged.is_file() else _REPO / "checklist" / "litellm_reference.json"
+
+
+#: where ``specgen conform`` (and ``specgen audit``) keep conformance results between runs,
+#: relative to the working folder
+CONFORM_CACHE = Path(".specgen-cache") / "conform"

@@ -49,6 +49,7 @@ class Report:
 
     results: list[Result]
     seconds: float
+    cached: list[str] = field(default_factory=list)  # providers whose results a cache gave
 
     @property
     def failed(self) -> bool:

@@ -58,18 +58,22 @@ def summary(
     for r in report.results:
         if r.status == PASS and r.inherited_only:
             inherited[r.provider] = inherited.get(r.provider, 0) + 1
-    for provider, count in sorted(inherited.items()):
-        own = sum(1 for r in report.results if r.provider == provider and r.status == PASS and r.evidence and not r.inherited_only)
-        out.write(f"{provider}: {count} checks pass on inherited transcripts only, {own} on its own\n")
-        if verbose:
+    if verbose:
+        for provider, count in sorted(inherited.items()):
+            own = sum(1 for r in report.results if r.provider == provider and r.status == PASS and r.evidence and not r.inherited_only)
+            out.write(f"{provider}: {count} checks pass on inherited transcripts only, {own} on its own\n")
             for r in report.results:
                 if r.provider == provider and r.status == PASS and r.inherited_only:
                     out.write(f"INHERITED {r.provider} {r.mode} {r.group} {r.check} [{', '.join(r.evidence)}]\n")
+    elif inherited:
+        out.write(f"{sum(inherited.values())} checks of {len(inherited)} providers pass on a parent's transcripts only (-v lists them)\n")
     n = Counter(r.status for r in report.results)
     tail = f"{n[PASS]} passed, {n[FAIL]} failed, {n[UNVERIFIED]} unverified"
     if shown and not verbose:
         tail += " (-v lists the unverified)"
-    out.write(f"{tail} in {report.seconds:.1f} s\n")
+    providers = len({r.provider for r in report.results})
+    cached = f"; {len(report.cached)} of {providers} providers unchanged since a passing run, not re-run (--all re-runs them)" if report.cached else ""
+    out.write(f"{tail} in {report.seconds:.1f} s{cached}\n")
 
 
 def line(r: Result) -> str:

@@ -37,21 +37,26 @@ are re-exported here.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
+import importlib
+import multiprocessing
 import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
-from specgen.adapters import accumulate, built_adapters
+from specgen.adapters import accumulate, built_adapters, built_package
 from specgen.build.ir import ProviderIR, build_ir
 from specgen.conform import discovery, errors_check, requests, responses, streams
+from specgen.conform.cache import ConformCache
 from specgen.conform.fake import FakeProvider
 from specgen.conform.ledger import declare
 from specgen.conform.mode_run import ModeRun
 from specgen.results import FAIL, GROUPS, PASS, UNVERIFIED, Report, Result
-from specgen.spec.resolve import ResolvedSpec
+from specgen.spec.resolve import ResolvedSpec, load_specs
+from specgen.transcripts import TranscriptError
 
 __all__ = [
     "FAIL",
@@ -64,19 +69,96 @@ __all__ = [
     "Result",
     "accumulate",
     "built_adapters",
+    "built_package",
     "conform",
     "run_mode",
 ]
 
 
-def conform(specs_dir: Path, names: list[str] | None = None, mode: str | None = None) -> Report:
-    """Build ``specs_dir`` into a temporary package and check every provider (or ``names``)."""
+def conform(
+    specs_dir: Path,
+    names: list[str] | None = None,
+    mode: str | None = None,
+    *,
+    jobs: int = 1,
+    cache_dir: Path | None = None,
+    rerun: bool = False,
+) -> Report:
+    """Check every provider (or ``names``) of ``specs_dir`` against its loopback fake.
+
+    ``jobs`` providers run at a time, each in its own process (fork) with its own fake; with
+    ``cache_dir``, a provider whose inputs (its spec chain, their fixtures, specgen itself) are
+    unchanged since a passing run is not run again: its recorded results are reused (``rerun``
+    runs everything and refreshes the cache)."""
     start = time.perf_counter()
-    results: list[Result] = []
-    with built_adapters(specs_dir, names) as built:
-        for spec, module in built:
-            results.extend(ProviderRun(spec, build_ir(spec), module).run(mode))
-    return Report(results, time.perf_counter() - start)
+    specs = load_specs(specs_dir, only=names or None)
+    cache = ConformCache(cache_dir) if cache_dir is not None else None
+    done: dict[str, list[Result]] = {}
+    todo: list[ResolvedSpec] = []
+    for spec in specs:
+        hit = None if cache is None or rerun else cache.get(spec, mode)
+        if hit is not None:
+            done[spec.name] = hit
+        else:
+            todo.append(spec)
+    if todo:
+        with built_package(specs_dir, [s.name for s in todo]) as package:
+            for name, results in _run_all(package, todo, mode, jobs):
+                done[name] = results
+                if cache is not None:
+                    cache.put(next(s for s in todo if s.name == name), mode, results)
+    results = [r for spec in specs for r in done[spec.name]]
+    return Report(results, time.perf_counter() - start, cached=sorted(set(done) - {s.name for s in todo}))
+
+
+#: the specs of the providers a forked worker runs, set in the parent before the pool starts
+_WORK: dict[str, ResolvedSpec] = {}
+
+
+def _run_one(package: str, name: str, mode: str | None) -> tuple[str, list[Result] | str]:
+    """One provider, in a worker process: its results, or the text of a transcript error."""
+    spec = _WORK[name]
+    try:
+        module = importlib.import_module(f"{package}.{name}")
+        return name, ProviderRun(spec, build_ir(spec), module).run(mode)
+    except TranscriptError as exc:
+        return name, str(exc)
+
+
+def _run_all(package: str, specs: list[ResolvedSpec], mode: str | None, jobs: int) -> Iterator[tuple[str, list[Result]]]:
+    """Each provider's results, in the order given; ``jobs`` > 1 runs them in forked processes."""
+    jobs = max(1, min(jobs, len(specs)))
+    if jobs == 1 or "fork" not in multiprocessing.get_all_start_methods():
+        for spec in specs:
+            module = importlib.import_module(f"{package}.{spec.name}")
+            yield spec.name, ProviderRun(spec, build_ir(spec), module).run(mode)
+        return
+    _WORK.clear()
+    _WORK.update({s.name: s for s in specs})
+    ctx = multiprocessing.get_context("fork")
+    try:
+        with concurrent.futures.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+            # the slowest first (most modes, then most transcripts), so no worker idles at the end
+            order = sorted(specs, key=lambda s: -_weight(s))
+            futures = {s.name: pool.submit(_run_one, package, s.name, mode) for s in order}
+            for spec in specs:
+                name, out = futures[spec.name].result()
+                if isinstance(out, str):
+                    raise TranscriptError(out)
+                yield name, out
+    finally:
+        _WORK.clear()
+
+
+def _weight(spec: ResolvedSpec) -> int:
+    """A rough cost of checking ``spec``: the size of its spec chain and of its fixtures."""
+    total = 0
+    for src in spec.sources:
+        total += src.stat().st_size
+        folder = src.parent / "fixtures" / src.stem
+        if folder.is_dir():
+            total += sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+    return total
 
 
 class ProviderRun:
