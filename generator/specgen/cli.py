@@ -12,8 +12,8 @@ import os
 import re
 import sys
 from collections.abc import Callable
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 from specgen.resources import CONFORM_CACHE, builtin_specs_dir, schema_path
 from specgen.spec.errors import SpecErrors, github_annotation
