@@ -23,6 +23,7 @@ TARGETS: dict[str, tuple[float, str]] = {
     "async": (1.5, "× the aiohttp floor (50 concurrent)"),
     "build_full": (2.0, "s wall, specgen build --force"),
     "build_noop": (0.3, "s wall, no-op rebuild"),
+    "conform_full": (60.0, "s wall, specgen conform --all (parallel)"),
 }
 
 
@@ -50,8 +51,8 @@ FULL = Settings(
     async_rounds=12,
     async_batches=3,
     build_reps=5,
-    conform_reps=3,
-    conform_timeout=180.0,
+    conform_reps=2,
+    conform_timeout=240.0,
     profile_calls=400,
 )
 QUICK = Settings(
@@ -64,6 +65,6 @@ QUICK = Settings(
     async_batches=1,
     build_reps=1,
     conform_reps=1,
-    conform_timeout=60.0,
+    conform_timeout=180.0,
     profile_calls=50,
 )

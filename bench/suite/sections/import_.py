@@ -1,7 +1,8 @@
 """Section ``import``: process start + import, one fresh interpreter per sample.
 
 Contenders: ``python -c pass`` (info), ``import httpx`` (the floor), ``import
-specgen_providers.anthropic`` / ``.openai``, ``import litellm``, and, when
+specgen_providers.anthropic`` / ``.openai``, ``import specgen_providers`` alone (info: the
+package lists every provider and imports none), ``import litellm``, and, when
 ``PYTHONDONTWRITEBYTECODE`` is set, the import as this environment runs it (info).
 Target: each specgen import ≤ ``TARGETS["import"]`` × ``import httpx``.
 """
@@ -35,6 +36,8 @@ def bench_import(report: Report, s: Settings, litellm_status: str | None) -> Non
             warm,
         ),
         ("import specgen_providers.openai", "specgen", "import specgen_providers.openai", warm),
+        # the package alone, every built-in provider listed and none imported
+        ("import specgen_providers (the package)", "info", "import specgen_providers", warm),
         ("import litellm", "litellm", "import litellm", warm),
     ]
     if os.environ.get("PYTHONDONTWRITEBYTECODE"):
