@@ -23,6 +23,10 @@ class Result:
     spec: str = ""  # "specs/x.yaml:12": the declaration's line
     detail: str = ""  # for a failure: expected vs received
     evidence: list[str] = field(default_factory=list)  # transcripts that exercised it
+    #: what the evidence rests on: "documentation" when a transcript that exercised it cites the
+    #: provider's documentation, else "captured" (a recorded request), else "unstated"; "" when
+    #: no transcript exercised it
+    basis: str = ""
 
     @property
     def inherited_only(self) -> bool:
@@ -39,6 +43,7 @@ class Result:
             "spec": self.spec,
             "detail": self.detail,
             "evidence": self.evidence,
+            "basis": self.basis,
             "inherited_only": self.inherited_only,
         }
 

@@ -42,13 +42,21 @@ of the same name overrides, ``name: ~`` removes one).
 from __future__ import annotations
 
 import copy
+import functools
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 KINDS = ("requests", "responses", "streams", "errors")
 API_KEY = "sk-conform-0123456789abcdef"  # what the runner passes as the key; `$API_KEY` in expectations
+#: what the fake token endpoint answers a spec with ``auth.type: token``; `$ACCESS_TOKEN` in expectations
+ACCESS_TOKEN = "conform-access-token-0123456789"
+
+
+#: what a transcript rests on (:attr:`Transcript.basis`)
+DOCUMENTATION, CAPTURED, UNSTATED = "documentation", "captured", "unstated"
 
 
 class TranscriptError(Exception):
@@ -69,6 +77,18 @@ class Transcript:
     set: dict[str, Any] = field(default_factory=dict)
     owner: str = ""  # the spec whose fixtures folder holds it (a parent's, when inherited)
     inherited: bool = False  # run for a child spec from its parent's folder
+    evidence: str = ""  # its `source:` (or `doc:`): a documentation URL, or "captured"
+
+    @property
+    def basis(self) -> str:
+        """What the exchange rests on: ``documentation`` (a URL), ``captured`` (a recorded request
+        of another client, the catalog's captured facts) or ``unstated``."""
+        text = self.evidence.strip()
+        if text.startswith(("http://", "https://")):
+            return DOCUMENTATION
+        if text.casefold().startswith("captured"):
+            return CAPTURED
+        return UNSTATED
 
     @property
     def label(self) -> str:
@@ -256,10 +276,34 @@ def load(spec_sources: list[Path], mode: str) -> list[Transcript]:
     return out
 
 
+_URL = re.compile(r"https?://[^\s)`|>\]]+")
+
+
+@functools.lru_cache(maxsize=256)
+def _sources_lines(sources_md: Path) -> tuple[str, ...]:
+    try:
+        return tuple(sources_md.read_text(encoding="utf-8").splitlines())
+    except (OSError, UnicodeDecodeError):
+        return ()
+
+
+def _listed_source(folder: Path, file_name: str) -> str:
+    """The first URL on the line of ``fixtures/<provider>/SOURCES.md`` that names the wire file
+    (as ``mode/file`` or ``file``), or ``""``."""
+    mode = folder.name
+    for line in _sources_lines(folder.parent / "SOURCES.md"):
+        if f"{mode}/{file_name}" in line or f"`{file_name}`" in line:
+            found = _URL.search(line)
+            if found:
+                return found.group(0)
+    return ""
+
+
 def _entry(kind: str, name: str, entry: Any, folder: Path, where: str) -> Transcript:
     if not isinstance(entry, dict) or not isinstance(entry.get("expect"), dict):
         raise TranscriptError(f"{where}: {kind}.{name}: needs expect: {{...}}")
     t = Transcript(kind=kind, name=name, source=where, expect=entry["expect"])
+    t.evidence = str(entry.get("source") or entry.get("doc") or "")
     if kind == "requests":
         if not isinstance(entry.get("params"), dict):
             raise TranscriptError(f"{where}: {kind}.{name}: needs params: {{model: ..., ...}}")
@@ -270,6 +314,8 @@ def _entry(kind: str, name: str, entry: Any, folder: Path, where: str) -> Transc
     if not file.is_file():
         raise TranscriptError(f"{where}: {kind}.{name}: no file {file.name!r} in the folder")
     t.file = file
+    if not t.evidence:  # a wire file's source is named in the provider's SOURCES.md
+        t.evidence = _listed_source(folder, file.name)
     t.status = int(entry.get("status", 200))
     t.headers = {str(k): str(v) for k, v in (entry.get("headers") or {}).items()}
     t.set = dict(entry.get("set") or {})

@@ -26,7 +26,7 @@ from specgen.spec.resolve import ResolvedSpec
 
 __all__ = ["CONFORM_CACHE", "ConformCache", "input_key", "specgen_fingerprint"]
 
-_FORMAT = 1
+_FORMAT = 2
 
 
 @functools.lru_cache(maxsize=1)
@@ -97,4 +97,5 @@ def _result(d: dict[str, Any]) -> Result:
         spec=str(d.get("spec", "")),
         detail=str(d.get("detail", "")),
         evidence=[str(e) for e in d.get("evidence", ())],
+        basis=str(d.get("basis", "")),
     )

@@ -23,7 +23,7 @@ from specgen.conform.fake import FakeProvider, Received, Reply
 from specgen.conform.ledger import Ledger
 from specgen.results import FAIL, PASS, Result
 from specgen.spec.resolve import ResolvedSpec
-from specgen.transcripts import API_KEY, Transcript, load
+from specgen.transcripts import API_KEY, CAPTURED, DOCUMENTATION, UNSTATED, Transcript, load
 
 CONTENT_TYPES = {"sse": "text/event-stream", "ndjson": "application/x-ndjson", "json_array": "application/json"}
 
@@ -67,8 +67,13 @@ class ModeRun:
         self.http.close()
 
     def results(self) -> list[Result]:
-        """Each declaration's result, then each transcript's."""
-        return self.ledger.results(self.ir.name, self.mode.name) + self.extra
+        """Each declaration's result, then each transcript's, each with what its evidence rests on."""
+        out = self.ledger.results(self.ir.name, self.mode.name) + self.extra
+        bases = {t.label: t.basis for t in self.transcripts}
+        for r in out:
+            found = {bases.get(label, UNSTATED) for label in r.evidence}
+            r.basis = next((b for b in (DOCUMENTATION, CAPTURED, UNSTATED) if b in found), "")
+        return out
 
     def _default_model(self) -> str:
         for t in self.by_kind.get("requests", ()):
