@@ -63,7 +63,10 @@ def test_deterministic_and_check(specs: Path, tmp_path: Path, capsys: pytest.Cap
     results = conform(specs).results
     first = audit(load_specs(specs), results, REFERENCE)
     second = audit(load_specs(specs), conform(specs).results, REFERENCE)
-    assert first.markdown == second.markdown and first.parity == second.parity
+    assert first.files == second.files and first.parity == second.parity
+    evidence = first.parity["providers"]["anthropic"]["evidence"]
+    assert evidence["documentation"] > 0 and evidence["failing"] == 0 and evidence["self_check"] > 0
+    assert "[anthropic](providers/anthropic.md)" in first.markdown and "## chat" in first.files["providers/anthropic.md"]
     out = tmp_path / "checklist"
     write(first, out)
     assert stale(second, out) == []
@@ -75,3 +78,11 @@ def test_deterministic_and_check(specs: Path, tmp_path: Path, capsys: pytest.Cap
     assert "stale" in capsys.readouterr().err
     assert main(["audit", "--specs", str(specs), "--out", str(out)]) == 0
     assert stale(first, out) == []
+    # a provider's page is checked too, and a page whose provider is gone is stale (then removed)
+    page = out / "providers" / "anthropic.md"
+    page.write_text(page.read_text() + "edited\n")
+    assert stale(first, out) == ["providers/anthropic.md"]
+    (out / "providers" / "gone.md").write_text("old\n")
+    assert "providers/gone.md" in stale(first, out)
+    write(first, out)
+    assert stale(first, out) == [] and not (out / "providers" / "gone.md").exists()

@@ -281,9 +281,10 @@ def test_verdicts_survive_regeneration_and_gaps_follow_them(specs: Path, tmp_pat
         assert a.parity["oracle"]["unmatched_verdicts"] == ["anthropic/chat/request/gone/value"]
         gaps = [g for g in a.parity["providers"]["anthropic"]["gaps"] if "id" in g]
         assert gaps == [{"kind": "error row", "mode": "chat", "id": "anthropic/chat/error/status 529:error/value", "ours": "<ServiceUnavailableError 529>", "litellm": "<InternalServerError 500>", "note": "say it is a gap"}]
-        assert "| `anthropic/chat/request/body.max_tokens/value` |" in a.markdown and "| both acceptable | a default is policy |" in a.markdown
-        assert "- error row: `anthropic/chat/error/status 529:error/value`" in a.markdown
-    assert "64000" in again.markdown and "64000" not in first.markdown
+        page = a.files["providers/anthropic.md"]
+        assert "| `anthropic/chat/request/body.max_tokens/value` |" in page and "| both acceptable | a default is policy |" in page
+        assert "- error row: `anthropic/chat/error/status 529:error/value`" in page
+    assert "64000" in again.text and "64000" not in first.text
     assert "oracle differences (unreviewed)" in first.markdown and "| 3 (1) |" in first.markdown
     # without an oracle run the checklist says so
     assert "Not run: no `oracle.json`" in audit(load_specs(specs), [], REFERENCE).markdown

@@ -491,7 +491,8 @@ HELP: dict[str, tuple[str, str, str]] = {
         "differential oracle's differences and their verdicts.",
         "reads:   the specs and their fixtures (it runs conform), <out>/litellm_reference.json (or\n"
         "         --reference), <out>/oracle.json, <out>/oracle_verdicts.yaml\n"
-        "writes:  <out>/LITELLM_PROVIDER_CHECKLIST.md and <out>/parity.json; --check writes nothing",
+        "writes:  <out>/LITELLM_PROVIDER_CHECKLIST.md (the summary), <out>/providers/NAME.md (one page per\n"
+        "         provider; a page whose provider is gone is removed) and <out>/parity.json; --check writes nothing",
         "exit codes:\n"
         "  0  written (--check: the committed checklist is current)\n"
         "  1  --check: the checklist is stale\n"
