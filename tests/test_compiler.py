@@ -189,6 +189,26 @@ def test_extends_merge_removal_and_cycles(tmp_path: Path) -> None:
     assert any("extends cycle" in e for e in errs)
 
 
+def test_a_child_never_inherits_who_the_provider_is_or_where_its_key_comes_from(tmp_path: Path) -> None:
+    """A child of openai that names no env variables reads none of openai's (OPENAI_API_KEY,
+    OPENAI_BASE_URL): another provider's key must never go to where OPENAI_BASE_URL points. Nor
+    does it take openai's display name, docs, model prefix, aliases or known models."""
+    from specgen.build.ir import build_ir
+
+    specs = tmp_path / "specs"
+    write(specs, "child", "name: child\nextends: openai\nbase_url: https://child.example/v1\n")
+    write(specs, "kid", "name: kid\nextends: child\nenv: { api_key: KID_KEY }\naliases: [kiddo]\nmodels: { known: [{id: k1}] }\n")
+    write(specs, "grandkid", "name: grandkid\nextends: kid\n")
+    ir = {s.name: build_ir(s) for s in load_specs(specs)}
+    child = ir["child"]
+    assert child.api_key_env == [] and child.base_url_env == [] and child.model_prefix is None
+    assert child.docs == [] and child.display_name == "child" and child.models == []
+    assert ir["kid"].api_key_env == ["KID_KEY"] and [m["id"] for m in ir["kid"].models] == ["k1"]
+    spec = {s.name: s for s in load_specs(specs)}
+    assert spec["kid"].aliases == ["kiddo"] and spec["grandkid"].aliases == [] and ir["grandkid"].api_key_env == []
+    assert ir["grandkid"].models == [] and "temperature" in {p.name for p in ir["grandkid"].modes[0].params}
+
+
 def test_user_spec_outside_repo_extends_builtin(tmp_path: Path) -> None:
     specs, out = tmp_path / "mine", tmp_path / "pkg"
     write(specs, "acme", "name: acme\nextends: openai\nbase_url: https://acme.example/v1\nauth: { type: header, header: X-Acme-Key, env: ACME_KEY }\n")

@@ -33,7 +33,7 @@ RUNTIME = ("specgen_runtime",)
 REGISTRIES = ("specgen_runtime.wires", "specgen_runtime.transforms", "specgen_runtime.errors")
 LANGUAGE = ("specgen.spec", "specgen.resources", "specgen.plugins")
 BUILD = ("specgen.build",)
-SHARED = ("specgen.results", "specgen.transcripts", "specgen.adapters")
+SHARED = ("specgen.results", "specgen.transcripts", "specgen.adapters", "specgen.batch")
 BELOW_COMMANDS = (*SHARED, *BUILD, *LANGUAGE, *RUNTIME)
 
 #: a module's layer is the longest key that is its name or a package holding it; the value is
@@ -49,6 +49,7 @@ MAY_IMPORT: dict[str, tuple[str, ...]] = {
     "specgen.results": (),
     "specgen.transcripts": ("specgen.spec",),
     "specgen.adapters": (*BUILD, *LANGUAGE),
+    "specgen.batch": (*LANGUAGE, *RUNTIME),
     "specgen.conform": ("specgen.conform", *BELOW_COMMANDS),
     "specgen.audit": ("specgen.audit", *BELOW_COMMANDS),
     "specgen.explain": BELOW_COMMANDS,

@@ -200,7 +200,16 @@ def cmd_oracle(args: argparse.Namespace) -> int:
         print("specgen: --oracle with NAME or --mode writes nothing (a partial run); use --check or no filter", file=sys.stderr)
     try:
         verdicts = load_verdicts(folder / VERDICTS_FILE, str(folder / VERDICTS_FILE))
-        result = run_oracle(specs_dir, args.names or None, mode=args.mode, examples=args.examples)
+        kw = _conform_kwargs(args)
+        result = run_oracle(
+            specs_dir,
+            args.names or None,
+            mode=args.mode,
+            examples=args.examples,
+            jobs=kw["jobs"],
+            cache_dir=None if kw["cache_dir"] is None else kw["cache_dir"].parent / "oracle",
+            rerun=kw["rerun"],
+        )
     except LiteLLMMissingError as exc:
         print(f"specgen: {exc}", file=sys.stderr)
         return EXIT_SPEC

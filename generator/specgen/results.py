@@ -33,6 +33,21 @@ class Result:
         """Passed on a parent's transcripts alone (``openai:basic``), none of the provider's own."""
         return bool(self.evidence) and all(":" in name for name in self.evidence)
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Result:
+        """The result :meth:`to_dict` gave (raises KeyError, TypeError or ValueError on another shape)."""
+        return cls(
+            provider=str(d["provider"]),
+            mode=str(d["mode"]),
+            group=str(d["group"]),
+            check=str(d["check"]),
+            status=str(d["status"]),
+            spec=str(d.get("spec", "")),
+            detail=str(d.get("detail", "")),
+            evidence=[str(e) for e in d.get("evidence", ())],
+            basis=str(d.get("basis", "")),
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "provider": self.provider,

@@ -225,7 +225,7 @@ def transcripts_text(name: str, parent: Parent | None) -> str:
 requests:
   # TODO a request the provider documents: OpenAI-style params in, the exact wire request out
   prefixed_model:{replaces}
-    doc: https://example.com/docs/api        # TODO where this request is documented
+    source: https://example.com/docs/api     # TODO the documentation URL this request comes from, or: captured
     params:
       model: {name}/example-model
       messages: [{{role: user, content: Hello!}}]

@@ -9,7 +9,11 @@ For a provider ``p`` and a mode ``m`` the transcripts live in ``fixtures/p/m/`` 
 
     requests:                      # OpenAI-style call in, the documented wire request out
       basic:
-        doc: https://...           # where the wire shape comes from
+        source: https://...        # where it comes from: the documentation URL, or `captured`
+                                   # (a request another client was recorded sending); `doc:` is
+                                   # read the same. A wire file's source may instead be named on
+                                   # its line of the provider's SOURCES.md. Reports say what each
+                                   # check rests on: documentation, captured, or unstated.
         params: {model: claude-sonnet-4-5, messages: [...], temperature: 0.5}
         expect:
           method: POST

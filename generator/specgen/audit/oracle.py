@@ -27,6 +27,9 @@ first case's two values as the example.  The result is ``checklist/oracle.json``
 
 from __future__ import annotations
 
+import copy
+import functools
+import importlib
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -36,7 +39,7 @@ from typing import Any
 
 import httpx
 
-from specgen.adapters import accumulate, built_adapters
+from specgen.adapters import accumulate, built_package
 from specgen.audit import corpus
 from specgen.audit.compare import (
     ABSENT,
@@ -64,8 +67,9 @@ from specgen.audit.litellm_capture import (
     litellm_model,
     replay_response,
 )
+from specgen.batch import RunCache, fork_map, input_key, spec_weight
 from specgen.build.ir import ProviderIR, build_ir
-from specgen.spec.resolve import ResolvedSpec
+from specgen.spec.resolve import ResolvedSpec, load_specs
 from specgen.transcripts import Transcript, load
 from specgen_runtime import wires
 
@@ -143,7 +147,12 @@ class _Collector:
 
 
 def _generated(mode: str, n: int) -> list[dict[str, Any]]:
-    """``n`` generated requests, the same ones on every run (derandomized hypothesis)."""
+    """``n`` generated requests, the same ones on every run (derandomized hypothesis); a copy."""
+    return copy.deepcopy(_generate(mode, n))
+
+
+@functools.lru_cache(maxsize=8)
+def _generate(mode: str, n: int) -> list[dict[str, Any]]:
     from hypothesis import HealthCheck, Phase, given, settings
 
     strategy = corpus.strategy(mode)
@@ -314,29 +323,75 @@ def run_oracle(
     mode: str | None = None,
     examples: int = 25,
     progress: Callable[[str], None] | None = None,
+    jobs: int = 1,
+    cache_dir: Path | None = None,
+    rerun: bool = False,
 ) -> OracleResult:
     """Run the oracle for the specs in ``specs_dir`` (or ``names``); needs ``specgen[reference]``
-    (raises :class:`~specgen.audit.LiteLLMMissingError` without it)."""
+    (raises :class:`~specgen.audit.LiteLLMMissingError` without it). ``jobs`` providers run at a
+    time in forked processes; with ``cache_dir`` a provider whose inputs (and LiteLLM's and
+    hypothesis's versions) are unchanged reuses its last findings (``rerun``: runs them all, and
+    refreshes the cache)."""
     from specgen.audit.reference import import_litellm
 
-    litellm = import_litellm()
+    import_litellm()  # raises LiteLLMMissingError now, before any work, when it is not installed
     import importlib.metadata
 
     # the generated requests depend on hypothesis's exact version (specgen[reference] pins it)
     result = OracleResult(importlib.metadata.version("litellm"), examples, importlib.metadata.version("hypothesis"))
-    with built_adapters(specs_dir, names) as built:
-        for spec, module in built:
-            ir = build_ir(spec)
-            for m in ir.modes:
-                if mode and m.name != mode:
-                    continue
-                if litellm_counterpart(ir.name, m.name, litellm) is None:
-                    result.not_in_litellm.append(f"{ir.name}/{m.name}")
-                    continue
-                if progress:
-                    progress(f"{ir.name}/{m.name}")
-                result.providers.setdefault(ir.name, {})[m.name] = _ModeOracle(spec, ir, module, m.name, examples).run()
+    specs = load_specs(specs_dir, only=names or None)
+    cache = RunCache(cache_dir) if cache_dir is not None else None
+    options = ("oracle", result.litellm_version, result.hypothesis_version, str(examples), mode or "")
+    keys = {s.name: input_key(s, *options) for s in specs} if cache is not None else {}
+    found: dict[str, dict[str, Any]] = {}
+    for spec in specs:
+        hit = cache.get(spec.name, keys[spec.name]) if cache is not None and not rerun else None
+        if isinstance(hit, dict) and isinstance(hit.get("modes"), dict) and isinstance(hit.get("not_in_litellm"), list):
+            found[spec.name] = hit
+    todo = [s for s in specs if s.name not in found]
+    if todo:
+        for m in ("chat", "embeddings"):
+            _generated(m, examples)  # made once, before the workers fork
+        with built_package(specs_dir, [s.name for s in todo]) as package:
+            _WORK.update({s.name: (package, s, mode, examples) for s in todo})
+            try:
+                for name, out in fork_map(_oracle_one, [s.name for s in todo], jobs, weight=lambda n: spec_weight(_WORK[n][1])):
+                    found[name] = out
+                    if cache is not None:
+                        cache.put(name, keys[name], out)
+                    if progress:
+                        progress(name)
+            finally:
+                _WORK.clear()
+    for spec in specs:
+        if found[spec.name]["modes"]:
+            result.providers[spec.name] = found[spec.name]["modes"]
+        result.not_in_litellm += found[spec.name]["not_in_litellm"]
     return result
+
+
+#: what a worker needs for each provider (package, spec, mode, examples): set before the workers fork
+_WORK: dict[str, tuple[str, ResolvedSpec, str | None, int]] = {}
+
+
+def _oracle_one(name: str) -> tuple[str, dict[str, Any]]:
+    """One provider's findings (in a worker process, or in this one): per mode, and the modes
+    LiteLLM has no counterpart for."""
+    from specgen.audit.reference import import_litellm
+
+    package, spec, only_mode, examples = _WORK[name]
+    litellm = import_litellm()
+    module = importlib.import_module(f"{package}.{name}")
+    ir = build_ir(spec)
+    out: dict[str, Any] = {"modes": {}, "not_in_litellm": []}
+    for m in ir.modes:
+        if only_mode and m.name != only_mode:
+            continue
+        if litellm_counterpart(ir.name, m.name, litellm) is None:
+            out["not_in_litellm"].append(f"{ir.name}/{m.name}")
+            continue
+        out["modes"][m.name] = _ModeOracle(spec, ir, module, m.name, examples).run()
+    return name, out
 
 
 def summary(result: OracleResult, verdicts: list[Any], out: Any) -> None:

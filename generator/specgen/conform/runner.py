@@ -37,10 +37,8 @@ are re-exported here.
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
 import importlib
-import multiprocessing
 import os
 import time
 from collections.abc import Iterator
@@ -48,9 +46,9 @@ from pathlib import Path
 from types import ModuleType
 
 from specgen.adapters import accumulate, built_adapters, built_package
+from specgen.batch import RunCache, fork_map, input_key, spec_weight
 from specgen.build.ir import ProviderIR, build_ir
 from specgen.conform import discovery, errors_check, requests, responses, streams
-from specgen.conform.cache import ConformCache
 from specgen.conform.fake import FakeProvider
 from specgen.conform.ledger import declare
 from specgen.conform.mode_run import ModeRun
@@ -86,79 +84,49 @@ def conform(
 ) -> Report:
     """Check every provider (or ``names``) of ``specs_dir`` against its loopback fake.
 
-    ``jobs`` providers run at a time, each in its own process (fork) with its own fake; with
+    ``jobs`` providers run at a time, each in its own forked process with its own fake; with
     ``cache_dir``, a provider whose inputs (its spec chain, their fixtures, specgen itself) are
-    unchanged since a passing run is not run again: its recorded results are reused (``rerun``
-    runs everything and refreshes the cache)."""
+    unchanged since a run with no failure is not run again: its recorded results are reused
+    (``rerun`` runs everything and refreshes the cache)."""
     start = time.perf_counter()
     specs = load_specs(specs_dir, only=names or None)
-    cache = ConformCache(cache_dir) if cache_dir is not None else None
+    cache = RunCache(cache_dir) if cache_dir is not None else None
+    keys = {s.name: input_key(s, "conform", mode or "") for s in specs} if cache is not None else {}
     done: dict[str, list[Result]] = {}
-    todo: list[ResolvedSpec] = []
     for spec in specs:
-        hit = None if cache is None or rerun else cache.get(spec, mode)
-        if hit is not None:
-            done[spec.name] = hit
-        else:
-            todo.append(spec)
+        hit = None if cache is None or rerun else cache.get(spec.name, keys[spec.name])
+        if isinstance(hit, list):
+            with contextlib.suppress(KeyError, TypeError, ValueError):  # a record of another shape: run again
+                done[spec.name] = [Result.from_dict(r) for r in hit]
+    todo = [s for s in specs if s.name not in done]
     if todo:
         with built_package(specs_dir, [s.name for s in todo]) as package:
-            for name, results in _run_all(package, todo, mode, jobs):
-                done[name] = results
-                if cache is not None:
-                    cache.put(next(s for s in todo if s.name == name), mode, results)
+            _WORK.update({s.name: (package, s, mode) for s in todo})
+            try:
+                for name, out in fork_map(_run_one, [s.name for s in todo], jobs, weight=lambda n: spec_weight(_WORK[n][1])):
+                    if isinstance(out, str):
+                        raise TranscriptError(out)
+                    done[name] = out
+                    if cache is not None and not any(r.status == FAIL for r in out):
+                        cache.put(name, keys[name], [r.to_dict() for r in out])
+            finally:
+                _WORK.clear()
     results = [r for spec in specs for r in done[spec.name]]
     return Report(results, time.perf_counter() - start, cached=sorted(set(done) - {s.name for s in todo}))
 
 
-#: the specs of the providers a forked worker runs, set in the parent before the pool starts
-_WORK: dict[str, ResolvedSpec] = {}
+#: what a worker needs for each provider (package, spec, mode): set before the workers fork
+_WORK: dict[str, tuple[str, ResolvedSpec, str | None]] = {}
 
 
-def _run_one(package: str, name: str, mode: str | None) -> tuple[str, list[Result] | str]:
-    """One provider, in a worker process: its results, or the text of a transcript error."""
-    spec = _WORK[name]
+def _run_one(name: str) -> tuple[str, list[Result] | str]:
+    """One provider (in a worker process, or in this one): its results, or a transcript error's text."""
+    package, spec, mode = _WORK[name]
     try:
         module = importlib.import_module(f"{package}.{name}")
         return name, ProviderRun(spec, build_ir(spec), module).run(mode)
     except TranscriptError as exc:
         return name, str(exc)
-
-
-def _run_all(package: str, specs: list[ResolvedSpec], mode: str | None, jobs: int) -> Iterator[tuple[str, list[Result]]]:
-    """Each provider's results, in the order given; ``jobs`` > 1 runs them in forked processes."""
-    jobs = max(1, min(jobs, len(specs)))
-    if jobs == 1 or "fork" not in multiprocessing.get_all_start_methods():
-        for spec in specs:
-            module = importlib.import_module(f"{package}.{spec.name}")
-            yield spec.name, ProviderRun(spec, build_ir(spec), module).run(mode)
-        return
-    _WORK.clear()
-    _WORK.update({s.name: s for s in specs})
-    ctx = multiprocessing.get_context("fork")
-    try:
-        with concurrent.futures.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
-            # the slowest first (most modes, then most transcripts), so no worker idles at the end
-            order = sorted(specs, key=lambda s: -_weight(s))
-            futures = {s.name: pool.submit(_run_one, package, s.name, mode) for s in order}
-            for spec in specs:
-                name, out = futures[spec.name].result()
-                if isinstance(out, str):
-                    raise TranscriptError(out)
-                yield name, out
-    finally:
-        _WORK.clear()
-
-
-def _weight(spec: ResolvedSpec) -> int:
-    """A rough cost of checking ``spec``: the size of its spec chain and of its fixtures."""
-    total = 0
-    for src in spec.sources:
-        total += src.stat().st_size
-        folder = src.parent / "fixtures" / src.stem
-        if folder.is_dir():
-            total += sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
-    return total
 
 
 class ProviderRun:

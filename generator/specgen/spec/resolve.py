@@ -22,6 +22,11 @@ __all__ = ["ResolvedSpec", "load_specs", "spec_files"]
 SUPPORTED_PROTOCOLS = {"sse", "ndjson", "json_array"}
 TEMPLATE_VAR = re.compile(r"\{([^{}]*)\}")
 IDENT = re.compile(r"^[a-z][a-z0-9_]*$")
+#: top-level keys a spec never inherits through ``extends``: the provider's identity (its names,
+#: display name, docs, model prefix) and the environment variables its key and base URL come
+#: from — a child of openai that names none must not read OPENAI_API_KEY or OPENAI_BASE_URL and
+#: send another provider's key to wherever that points. ``models.known`` is not inherited either.
+OWN_KEYS = frozenset({"aliases", "display_name", "docs", "env", "model_naming"})
 
 
 @dataclass
@@ -122,8 +127,12 @@ def _merge(parent: Any, child: Any, path: tuple[str, ...] = ()) -> Any:
         return _strip_nulls(child)
     out = Node(child.loc)
     for key, value in parent.items():
-        if not path and key == "aliases":  # a provider's other names are its own
+        if not path and key in OWN_KEYS:  # who the provider is, and where its key comes from
             continue
+        if path == ("models",) and key == "known":  # a provider's models are its own
+            continue
+        if not path and key == "models" and isinstance(value, Node) and "models" not in child:
+            value = _merge(value, Node(value.loc), ("models",))  # the parent's, less its known models
         out[key] = value
         out.key_locs[key] = parent.where(key)
         out.value_locs[key] = parent.where_value(key)
