@@ -31,9 +31,10 @@ from specgen.spec.resolve import load_specs
 from specgen_runtime.core import EMULATED_STREAM, emulated_chunks
 from specgen_runtime.errors import LLMError
 
-from conftest import FIXTURES, ROOT
+from conftest import FIXTURES, ROOT, own_reading_providers
 
-PROVIDERS = sorted(p.stem for p in (Path(__file__).resolve().parent.parent / "specs").glob("*.yaml"))  # every built-in spec
+#: every built-in spec that reads answers with code of its own (conftest.own_reading_providers)
+PROVIDERS = list(own_reading_providers())
 MODES = ("chat", "embeddings")
 LOOSE = ("response*.json", "stream*.sse", "stream*.ndjson")
 #: embeddings providers whose responses carry no token counts (Gemini's embedContent and
@@ -219,3 +220,17 @@ def test_groq_on_demand_service_tier_is_not_passed_through_in_chunks() -> None:
     chunks = [c.to_dict() for c in _module("groq").chat.parse_stream([body.encode()])]
     assert all(c.get("service_tier") != GROQ_TIER for c in chunks)
     _check_chunks(chunks, "groq/chat/stream/service_tier_on_demand")
+
+
+def test_reasoning_under_its_other_name_is_also_reasoning_content() -> None:
+    """vLLM, OpenRouter and Cerebras send the reasoning text as ``reasoning``: every result also
+    has it as ``reasoning_content`` (where callers read it), and a provider's own
+    ``reasoning_content`` is never overwritten."""
+    from specgen_runtime.shape import check_chunk, check_completion
+
+    out = check_completion({"choices": [{"message": {"content": "9.8", "reasoning": "0.80 > 0.11"}, "finish_reason": "stop"}]}, "p")
+    assert out["choices"][0]["message"]["reasoning_content"] == "0.80 > 0.11"
+    both = check_completion({"choices": [{"message": {"content": "x", "reasoning": "a", "reasoning_content": "b"}, "finish_reason": "stop"}]}, "p")
+    assert both["choices"][0]["message"]["reasoning_content"] == "b"
+    chunk = check_chunk({"choices": [{"delta": {"reasoning": "th"}}]}, "p", "m", "id-1", 0)
+    assert chunk["choices"][0]["delta"]["reasoning_content"] == "th"

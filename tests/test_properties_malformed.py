@@ -45,9 +45,10 @@ from specgen_runtime.types import (
     Usage,
 )
 
-from conftest import FIXTURES, ROOT
+from conftest import FIXTURES, ROOT, own_reading_providers
 
-PROVIDERS = sorted(p.stem for p in (Path(__file__).resolve().parent.parent / "specs").glob("*.yaml"))  # every built-in spec
+#: every built-in spec that reads answers with code of its own (conftest.own_reading_providers)
+PROVIDERS = list(own_reading_providers())
 OPENAI_FORMAT = ["deepseek", "groq", "litellm_proxy", "openai", "openrouter"]
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers(-5, 5) | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=6),

@@ -13,7 +13,9 @@ official ``openai`` types accept:
 - a provider value outside OpenAI's set for an OpenAI field (a ``finish_reason`` the spec does not
   map, Groq's ``service_tier: "on_demand"``) is not passed off as OpenAI's: the field gets OpenAI's
   nearest value (``finish_reason`` → ``"stop"``; ``service_tier`` → absent) and the provider's own
-  value moves to ``provider_specific_fields`` of the same object.
+  value moves to ``provider_specific_fields`` of the same object;
+- a reasoning text given as ``reasoning`` (a string: vLLM, OpenRouter, Cerebras) is also given as
+  ``reasoning_content``, where LiteLLM's users read it, unless the provider sent that too.
 
 The checks are a handful of ``isinstance`` calls per object, cheap enough for every stream chunk.
 """
@@ -200,6 +202,11 @@ def _texts(holder: dict[str, Any], where: str) -> None:
         kind = _KIND_OF.get(key)
         if kind is not None and value is not None and not isinstance(value, kind):
             raise _Bad(f"{where}.{key}", value)
+    # the reasoning text under the other name several servers use (vLLM, OpenRouter, Cerebras,
+    # Upstage, W&B): also given as ``reasoning_content``, where callers of every provider read it
+    reasoning = holder.get("reasoning")
+    if isinstance(reasoning, str) and holder.get("reasoning_content") is None:
+        holder["reasoning_content"] = reasoning
 
 
 def _head(

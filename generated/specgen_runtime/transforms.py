@@ -148,6 +148,29 @@ def developer_to_system(value: Any) -> Any:
 
 
 @transform(messages=True)
+def text_parts_to_string(value: Any) -> Any:
+    """Chat messages whose content is a list of text parts only sent with that text as one string
+    (the parts' texts joined as they are), for a provider that accepts only string content; a
+    list holding any other part (an image, audio) is sent as it is."""
+    if not isinstance(value, list):
+        return value
+    out = []
+    for m in value:
+        parts = m.get("content") if isinstance(m, dict) else None
+        if (
+            isinstance(parts, list)
+            and parts
+            and all(
+                isinstance(p, dict) and p.get("type") == "text" and isinstance(p.get("text"), str)
+                for p in parts
+            )
+        ):
+            m = {**m, "content": "".join(p["text"] for p in parts)}
+        out.append(m)
+    return out
+
+
+@transform(messages=True)
 def drop_null_content(value: Any) -> Any:
     """Chat messages without a ``content: null`` (an assistant turn that only calls tools), for a
     provider that refuses a null content."""
