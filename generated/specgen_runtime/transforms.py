@@ -33,6 +33,7 @@ __all__ = [
     "registered",
     "response_format_inline_schema",
     "strip_message_names",
+    "text_parts_to_string",
     "transform",
 ]
 
