@@ -12,6 +12,7 @@ from typing import Any
 
 from specgen.resources import schema_path
 from specgen.spec.errors import Location, SpecError, SpecErrors
+from specgen.spec.fastvalid import fast_valid
 from specgen.spec.files import display_name, find_base, source_display, spec_files
 from specgen.spec.loader import Node, NodeList, load_yaml, location_of
 from specgen_runtime import wires
@@ -170,6 +171,26 @@ def load_specs(specs_dir: Path, only: list[str] | None = None, files: list[Path]
             raise SpecErrors([SpecError(Location(display_name(specs_dir / f"{m}.yaml", specs_dir), 1, 1), "no such spec") for m in sorted(missing)])
     errors: list[SpecError] = []
     specs: list[ResolvedSpec] = []
+    valid: set[int] = set()  # merged specs (alive in the loader) that passed the schema
+    invalid: set[int] = set()
+
+    def schema_problems(data: Node, sources: list[Path]) -> list[SpecError]:
+        """The schema errors of a merged spec. A child of a valid parent is first checked by
+        :func:`fast_valid`, which skips what it shares with the parent; errors always come from
+        the full validation."""
+        if id(data) in valid:
+            return []
+        parent = loader.merged.get(sources[1]) if len(sources) > 1 else None
+        if parent is not None:
+            if id(parent[0]) not in valid and id(parent[0]) not in invalid:
+                schema_problems(*parent)
+            if id(parent[0]) in valid and fast_valid(_validator(), data, parent[0]):
+                valid.add(id(data))
+                return []
+        problems = _schema_errors(data)
+        (invalid if problems else valid).add(id(data))
+        return problems
+
     # one run reports every problem it can find, not phase by phase: a broken `extends` still gets
     # the file's own schema checked, and schema errors do not hide the semantic checks
     for path in paths:
@@ -181,7 +202,7 @@ def load_specs(specs_dir: Path, only: list[str] | None = None, files: list[Path]
                 errors.extend(_schema_errors(loader.load_raw(path), partial=True))
             continue
         raw = loader.load_raw(path)
-        problems = _schema_errors(data)
+        problems = schema_problems(data, sources)
         try:
             semantic = check(data, raw, path.stem)
         except (KeyError, TypeError, AttributeError, ValueError, IndexError):
