@@ -8,6 +8,7 @@ installed).  Sections (see bench/README.md for what every row means):
 
   import   process start + import: specgen adapters vs httpx vs litellm
   sync     non-streaming chat: raw httpx floor vs specgen Client.chat vs litellm
+  entry    completion() and Router.completion vs Client.chat (what the one entry point adds)
   stream   a 2,000-delta SSE stream: raw httpx iter_lines floor vs specgen vs litellm
   async    50 concurrent requests: aiohttp floor vs specgen AsyncClient vs litellm
   build    `specgen build` of every built-in spec: full (--force) and no-op rebuild
@@ -51,6 +52,7 @@ from suite.report import (  # noqa: E402
 from suite.sections.async_ import bench_async  # noqa: E402
 from suite.sections.build import bench_build  # noqa: E402
 from suite.sections.conform import bench_conform  # noqa: E402
+from suite.sections.entry import bench_entry  # noqa: E402
 from suite.sections.import_ import bench_import  # noqa: E402
 from suite.sections.stream import bench_stream  # noqa: E402
 from suite.sections.sync import bench_sync  # noqa: E402
@@ -107,11 +109,12 @@ def main(argv: list[str] | None = None) -> int:
 
     server: FakeServer | None = None
     try:
-        if sections & {"sync", "stream", "async"}:
+        if sections & {"sync", "entry", "stream", "async"}:
             server = FakeServer(DELTAS, ttl=900.0 if not args.quick else 300.0)
             print(f"fake server up (pid {server.proc.pid}, port {server.port})", flush=True)
             for name, fn in (
                 ("sync", bench_sync),
+                ("entry", bench_entry),
                 ("stream", bench_stream),
                 ("async", bench_async),
             ):

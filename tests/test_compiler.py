@@ -139,7 +139,7 @@ def test_incremental_and_deterministic(tmp_path: Path) -> None:
     write(specs, "a", MINIMAL.format(name="a"))
     write(specs, "b", MINIMAL.format(name="b"))
     first = build(specs, out)
-    assert sorted(first.written) == ["__init__.py", "a.py", "b.py", "py.typed"]
+    assert sorted(first.written) == ["__init__.py", "_index.py", "a.py", "b.py", "py.typed"]
     second = build(specs, out)
     assert second.written == [] and sorted(second.unchanged) == ["a.py", "b.py"]
     write(specs, "b", MINIMAL.format(name="b").replace("range: [0, 2]", "range: [0, 1]"))

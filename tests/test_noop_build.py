@@ -74,7 +74,7 @@ def project(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[Path, P
     write(specs, "grandchild", GRANDCHILD)
     out = tmp_path / "out" / "pkg"
     first = build(specs, out, capsys)
-    assert "5 written" in first  # three modules, __init__.py, py.typed
+    assert "6 written" in first  # three modules, __init__.py, _index.py, py.typed
     return specs, out
 
 
@@ -104,8 +104,9 @@ def test_noop_build_changes_nothing_and_loads_nothing(project: tuple[Path, Path]
         ("hand_edit_module", ["child.py"]),
         ("delete_module", ["child.py"]),
         ("hand_edit_init", ["__init__.py"]),
+        ("hand_edit_index", ["_index.py"]),
         ("delete_py_typed", ["py.typed"]),
-        ("add_spec", ["extra.py", "__init__.py"]),
+        ("add_spec", ["extra.py", "__init__.py", "_index.py"]),
         ("corrupt_manifest", []),
         ("delete_manifest", []),
     ],
@@ -126,6 +127,8 @@ def test_every_change_rebuilds(
         (out / "child.py").unlink()
     elif change == "hand_edit_init":
         (out / "__init__.py").write_text("# hand edit\n")
+    elif change == "hand_edit_index":
+        (out / "_index.py").write_text("# hand edit\n")
     elif change == "delete_py_typed":
         (out / "py.typed").unlink()
     elif change == "add_spec":

@@ -38,8 +38,9 @@ PROVIDERS = list(own_reading_providers())
 MODES = ("chat", "embeddings")
 LOOSE = ("response*.json", "stream*.sse", "stream*.ndjson")
 #: embeddings providers whose responses carry no token counts (Gemini's embedContent and
-#: batchEmbedContents): their results have no usage (README, "The public contract")
-NO_EMBEDDING_USAGE = {"gemini"}
+#: batchEmbedContents; Cohere Embed on Bedrock InvokeModel): their results have no usage (README,
+#: "The public contract")
+NO_EMBEDDING_USAGE = {"gemini", "bedrock"}  # bedrock: Cohere Embed through InvokeModel
 
 
 @dataclass(frozen=True)

@@ -205,6 +205,47 @@ def _stream_of(label: str, text: str, ndjson: bool) -> Stream:
     return Stream(label, text, tuple(payloads))
 
 
+class EventStream(Stream):
+    """A recorded AWS event stream, as the events it encodes (``*.events.json`` beside it): a frame's
+    JSON is an event's payload, or a ``data:`` line of the SSE text an event carries as bytes
+    (SageMaker); a changed frame is encoded again, with good checksums."""
+
+    def __init__(self, label: str, events: list[dict[str, Any]]) -> None:
+        payloads: list[tuple[int, int, Any]] = []
+        self.where: list[tuple[int, int, int] | None] = []  # per payload: (event, start, end) in its bytes
+        for i, item in enumerate(events):
+            if isinstance(item.get("payload"), dict):
+                payloads.append((i, -1, item["payload"]))
+                self.where.append(None)
+            for m in re.finditer(r"^data: ?([^\r\n]*)", str(item.get("bytes") or ""), re.MULTILINE):
+                try:
+                    value = json.loads(m.group(1))
+                except ValueError:
+                    continue
+                payloads.append((i, m.start(1), value))
+                self.where.append((i, m.start(1), m.end(1)))
+        super().__init__(label, "", tuple(payloads))
+        self.events = events
+
+    def with_payload(self, i: int, value: Any) -> bytes:
+        from eventstream_util import encode
+
+        events = copy.deepcopy(self.events)
+        where = self.where[i]
+        if where is None:
+            events[self.payloads[i][0]]["payload"] = value
+        else:
+            k, start, end = where
+            text = events[k]["bytes"]
+            events[k]["bytes"] = text[:start] + json.dumps(value) + text[end:]
+        return encode(events)
+
+
+def _event_stream_of(label: str, path: Path) -> EventStream:
+    source = path.with_name(path.name.removesuffix(".eventstream") + ".events.json")
+    return EventStream(label, json.loads(source.read_text())["events"])
+
+
 @functools.cache
 def _sources() -> dict[str, list[Path]]:
     return {s.name: s.sources for s in load_specs(ROOT / "specs", only=PROVIDERS)}
@@ -225,6 +266,8 @@ def _recorded(name: str, mode: str) -> tuple[list[Body], list[Stream]]:
             seen.add(t.file.resolve())
         if t.kind == "responses":
             responses.append(Body(t.name, json.loads(t.body())))
+        elif t.file.suffix == ".eventstream":
+            streams.append(_event_stream_of(t.name, t.file))
         else:
             streams.append(_stream_of(t.name, t.frames_text(), t.file.suffix == ".ndjson"))
     for folder, _ in fixture_dirs(sources, mode):
@@ -235,6 +278,8 @@ def _recorded(name: str, mode: str) -> tuple[list[Body], list[Stream]]:
                 responses.append(Body(path.name, json.loads(path.read_bytes())))
             elif path.match("stream*.sse") or path.match("stream*.ndjson"):
                 streams.append(_stream_of(path.name, path.read_text(), path.suffix == ".ndjson"))
+            elif path.match("stream*.eventstream"):
+                streams.append(_event_stream_of(path.name, path))
     return responses, streams
 
 

@@ -164,6 +164,10 @@ def test_committed_snapshot_parses_and_has_the_expected_shape() -> None:
     assert wires["bedrock"] is None and wires["ollama"] is None  # Converse; Ollama's /api/generate
     assert {"max_tokens", "tools", "stop"} <= set(anthropic_chat["supported_openai_params"])
     assert "logprobs" not in anthropic_chat["supported_openai_params"]
+    # the cost-map facts the audit compares with the specs' known models (chat and embedding models)
+    sonnet = data["providers"]["anthropic"]["model_facts"]["claude-sonnet-4-5"]
+    assert sonnet["max_input_tokens"] == 200000 and sonnet["input_cost_per_token"] == 0.000003
+    assert {"cache_read_input_token_cost", "cache_creation_input_token_cost"} <= set(sonnet)
     # nothing machine- or time-specific
     assert not re.search(r"/(?:home|root|tmp|work|Users)/|site-packages|\b0x[0-9a-f]{6,}|\d{4}-\d{2}-\d{2}T\d{2}:", text)
     assert "NetworkBlockedError" not in text

@@ -46,8 +46,14 @@ def test_wheel_contents(wheels: tuple[Path, Path]) -> None:
     assert not any(n.startswith("specgen/") for n in light)
     metadata = next(n for n in light if n.endswith("/METADATA"))
     requires = [line for line in zipfile.ZipFile(adapters).read(metadata).decode().splitlines() if line.startswith("Requires-Dist:")]
+    def name(req: str) -> str:
+        return req.split(":", 1)[1].split(";")[0].split(">")[0].split("<")[0].split("=")[0].strip()
+
     # httpx and sniffio, and httptools: AsyncTransport parses HTTP/1.1 with llhttp (README)
-    assert sorted(r.split(":", 1)[1].split(">")[0].split("<")[0].strip() for r in requires) == ["httptools", "httpx", "sniffio"]
+    assert sorted(name(r) for r in requires if "extra ==" not in r) == ["httptools", "httpx", "sniffio"]
+    # the cloud libraries only as extras: [aws] botocore (SigV4, eventstream), [gcp] google-auth
+    extras = {name(r): r.split("extra ==", 1)[1].strip().strip("'\"") for r in requires if "extra ==" in r}
+    assert extras == {"botocore": "aws", "google-auth": "gcp"}
 
 
 def test_installed_wheel_builds_a_user_spec_extending_a_builtin(wheels: tuple[Path, Path], tmp_path: Path) -> None:

@@ -13,12 +13,14 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent.parent  # bench/
 REPO = BENCH.parent
 
-SECTIONS = ("import", "sync", "stream", "async", "build", "conform")
+SECTIONS = ("import", "sync", "entry", "stream", "async", "build", "conform")
 
 # name → (limit, how the value compares); values are ratios to the floor unless noted
 TARGETS: dict[str, tuple[float, str]] = {
     "import": (1.3, "× httpx import (process start + import)"),
     "sync": (5.0, "% overhead over the raw httpx floor"),
+    "entry": (5.0, "% overhead of completion() over Client.chat"),
+    "router": (5.0, "% overhead of Router.completion over completion()"),
     "stream": (2.0, "× the raw httpx floor per delta"),
     "async": (1.5, "× the aiohttp floor (50 concurrent)"),
     "build_full": (2.0, "s wall, specgen build --force"),

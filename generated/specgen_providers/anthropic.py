@@ -24,11 +24,11 @@ from specgen_runtime.modes import ChatMode, Mode
 from specgen_runtime.streams import SSEDecoder
 from specgen_runtime.types import ChatCompletion, ChatCompletionChunk, ModelInfo
 
-# built for runtime interface 1: an adapter and a runtime that disagree fail here, at import
-if getattr(_runtime, "INTERFACE", None) != 1:
+# built for runtime interface 2: an adapter and a runtime that disagree fail here, at import
+if getattr(_runtime, "INTERFACE", None) != 2:
     raise ImportError(
         __name__
-        + " was built by specgen for specgen_runtime interface 1, but the installed runtime"
+        + " was built by specgen for specgen_runtime interface 2, but the installed runtime"
         + " provides "
         + repr(getattr(_runtime, "INTERFACE", None))
         + ": install the specgen-providers version it was built with, or rebuild it with `specgen build`"
@@ -50,6 +50,7 @@ DEFAULT_BASE_URL: str | None = "https://api.anthropic.com"
 API_KEY_ENV: tuple[str, ...] = ("ANTHROPIC_API_KEY",)
 BASE_URL_ENV: tuple[str, ...] = ("ANTHROPIC_BASE_URL",)
 MODEL_PREFIX: str | None = "anthropic/"
+
 
 MODELS: dict[str, ModelInfo] = {
     "claude-opus-4-5": {
@@ -244,6 +245,7 @@ def _chat_build_request(
 
     body: dict[str, Any] = {}
     query: dict[str, str] = {}
+
     body["model"] = model
     problem: Exception | None = None
     try:

@@ -27,11 +27,11 @@ from specgen_runtime.modes import ChatMode, EmbeddingsMode, Mode
 from specgen_runtime.streams import SSEDecoder
 from specgen_runtime.types import ChatCompletion, ChatCompletionChunk, EmbeddingResponse, ModelInfo
 
-# built for runtime interface 1: an adapter and a runtime that disagree fail here, at import
-if getattr(_runtime, "INTERFACE", None) != 1:
+# built for runtime interface 2: an adapter and a runtime that disagree fail here, at import
+if getattr(_runtime, "INTERFACE", None) != 2:
     raise ImportError(
         __name__
-        + " was built by specgen for specgen_runtime interface 1, but the installed runtime"
+        + " was built by specgen for specgen_runtime interface 2, but the installed runtime"
         + " provides "
         + repr(getattr(_runtime, "INTERFACE", None))
         + ": install the specgen-providers version it was built with, or rebuild it with `specgen build`"
@@ -54,6 +54,7 @@ DEFAULT_BASE_URL: str | None = "https://api.cohere.com"
 API_KEY_ENV: tuple[str, ...] = ("COHERE_API_KEY", "CO_API_KEY")
 BASE_URL_ENV: tuple[str, ...] = ("CO_API_URL",)
 MODEL_PREFIX: str | None = "cohere/"
+
 
 MODELS: dict[str, ModelInfo] = {
     "command-a-03-2025": {"id": "command-a-03-2025", "tools": True},
@@ -218,6 +219,7 @@ def _chat_build_request(
 
     body: dict[str, Any] = {}
     query: dict[str, str] = {}
+
     body["model"] = model
     problem: Exception | None = None
     try:
@@ -604,6 +606,7 @@ def _embeddings_build_request(
 
     body: dict[str, Any] = {}
     query: dict[str, str] = {}
+
     problem: Exception | None = None
     try:
         # specs/cohere.yaml:92 params.input

@@ -22,11 +22,11 @@ from specgen_runtime.modes import ChatMode, Mode
 from specgen_runtime.streams import SSEDecoder
 from specgen_runtime.types import ChatCompletion, ChatCompletionChunk, ModelInfo
 
-# built for runtime interface 1: an adapter and a runtime that disagree fail here, at import
-if getattr(_runtime, "INTERFACE", None) != 1:
+# built for runtime interface 2: an adapter and a runtime that disagree fail here, at import
+if getattr(_runtime, "INTERFACE", None) != 2:
     raise ImportError(
         __name__
-        + " was built by specgen for specgen_runtime interface 1, but the installed runtime"
+        + " was built by specgen for specgen_runtime interface 2, but the installed runtime"
         + " provides "
         + repr(getattr(_runtime, "INTERFACE", None))
         + ": install the specgen-providers version it was built with, or rebuild it with `specgen build`"
@@ -48,6 +48,7 @@ DEFAULT_BASE_URL: str | None = "https://api.deepseek.com"
 API_KEY_ENV: tuple[str, ...] = ("DEEPSEEK_API_KEY",)
 BASE_URL_ENV: tuple[str, ...] = ("DEEPSEEK_API_BASE",)
 MODEL_PREFIX: str | None = "deepseek/"
+
 
 MODELS: dict[str, ModelInfo] = {
     "deepseek-chat": {
@@ -213,6 +214,7 @@ def _chat_build_request(
 
     body: dict[str, Any] = {}
     query: dict[str, str] = {}
+
     body["model"] = model
     problem: Exception | None = None
     try:

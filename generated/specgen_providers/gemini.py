@@ -24,11 +24,11 @@ from specgen_runtime.modes import ChatMode, EmbeddingsMode, Mode
 from specgen_runtime.streams import SSEDecoder
 from specgen_runtime.types import ChatCompletion, ChatCompletionChunk, EmbeddingResponse, ModelInfo
 
-# built for runtime interface 1: an adapter and a runtime that disagree fail here, at import
-if getattr(_runtime, "INTERFACE", None) != 1:
+# built for runtime interface 2: an adapter and a runtime that disagree fail here, at import
+if getattr(_runtime, "INTERFACE", None) != 2:
     raise ImportError(
         __name__
-        + " was built by specgen for specgen_runtime interface 1, but the installed runtime"
+        + " was built by specgen for specgen_runtime interface 2, but the installed runtime"
         + " provides "
         + repr(getattr(_runtime, "INTERFACE", None))
         + ": install the specgen-providers version it was built with, or rebuild it with `specgen build`"
@@ -52,6 +52,7 @@ API_KEY_ENV: tuple[str, ...] = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
 BASE_URL_ENV: tuple[str, ...] = ("GEMINI_API_BASE",)
 MODEL_PREFIX: str | None = "gemini/"
 _MODELS_0 = _rt.compile_patterns("gemini-3*")
+
 
 MODELS: dict[str, ModelInfo] = {
     "gemini-2.5-pro": {
@@ -230,6 +231,7 @@ def _chat_build_request(
     v_model = model
     body: dict[str, Any] = {}
     query: dict[str, str] = {}
+
     problem: Exception | None = None
     try:
         _w_gemini.chat_request(body, messages)
@@ -536,6 +538,7 @@ def _embeddings_build_request(
     v_model = model
     body: dict[str, Any] = {}
     query: dict[str, str] = {}
+
     problem: Exception | None = None
     try:
         # specs/gemini.yaml:99 params.dimensions

@@ -23,11 +23,11 @@ from specgen_runtime.modes import ChatMode, Mode
 from specgen_runtime.streams import SSEDecoder
 from specgen_runtime.types import ChatCompletion, ChatCompletionChunk, ModelInfo
 
-# built for runtime interface 1: an adapter and a runtime that disagree fail here, at import
-if getattr(_runtime, "INTERFACE", None) != 1:
+# built for runtime interface 2: an adapter and a runtime that disagree fail here, at import
+if getattr(_runtime, "INTERFACE", None) != 2:
     raise ImportError(
         __name__
-        + " was built by specgen for specgen_runtime interface 1, but the installed runtime"
+        + " was built by specgen for specgen_runtime interface 2, but the installed runtime"
         + " provides "
         + repr(getattr(_runtime, "INTERFACE", None))
         + ": install the specgen-providers version it was built with, or rebuild it with `specgen build`"
@@ -51,6 +51,7 @@ BASE_URL_ENV: tuple[str, ...] = ("GROQ_API_BASE",)
 MODEL_PREFIX: str | None = "groq/"
 # known model ids that begin with the naming prefix: sent as they are
 _OWN_PREFIXED_IDS: tuple[str, ...] = ("groq/compound", "groq/compound-mini")
+
 
 MODELS: dict[str, ModelInfo] = {
     "llama-3.3-70b-versatile": {
@@ -235,6 +236,7 @@ def _chat_build_request(
 
     body: dict[str, Any] = {}
     query: dict[str, str] = {}
+
     body["model"] = model
     problem: Exception | None = None
     try:

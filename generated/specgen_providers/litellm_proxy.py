@@ -22,11 +22,11 @@ from specgen_runtime.modes import ChatMode, EmbeddingsMode, Mode
 from specgen_runtime.streams import SSEDecoder
 from specgen_runtime.types import ChatCompletion, ChatCompletionChunk, EmbeddingResponse, ModelInfo
 
-# built for runtime interface 1: an adapter and a runtime that disagree fail here, at import
-if getattr(_runtime, "INTERFACE", None) != 1:
+# built for runtime interface 2: an adapter and a runtime that disagree fail here, at import
+if getattr(_runtime, "INTERFACE", None) != 2:
     raise ImportError(
         __name__
-        + " was built by specgen for specgen_runtime interface 1, but the installed runtime"
+        + " was built by specgen for specgen_runtime interface 2, but the installed runtime"
         + " provides "
         + repr(getattr(_runtime, "INTERFACE", None))
         + ": install the specgen-providers version it was built with, or rebuild it with `specgen build`"
@@ -50,6 +50,7 @@ API_KEY_ENV: tuple[str, ...] = ("OPENAI_API_KEY",)
 BASE_URL_ENV: tuple[str, ...] = ("OPENAI_BASE_URL",)
 MODEL_PREFIX: str | None = "litellm_proxy/"
 _MODELS_0 = _rt.compile_patterns("claude*", "gemini*", "databricks*")
+
 
 MODELS: dict[str, ModelInfo] = {}
 
@@ -198,6 +199,7 @@ def _chat_build_request(
 
     body: dict[str, Any] = {}
     query: dict[str, str] = {}
+
     body["model"] = model
     problem: Exception | None = None
     try:
@@ -478,6 +480,7 @@ def _embeddings_build_request(
 
     body: dict[str, Any] = {}
     query: dict[str, str] = {}
+
     problem: Exception | None = None
     try:
         # specs/openai.yaml:62 params.dimensions

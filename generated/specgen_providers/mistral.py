@@ -24,11 +24,11 @@ from specgen_runtime.modes import ChatMode, EmbeddingsMode, Mode
 from specgen_runtime.streams import SSEDecoder
 from specgen_runtime.types import ChatCompletion, ChatCompletionChunk, EmbeddingResponse, ModelInfo
 
-# built for runtime interface 1: an adapter and a runtime that disagree fail here, at import
-if getattr(_runtime, "INTERFACE", None) != 1:
+# built for runtime interface 2: an adapter and a runtime that disagree fail here, at import
+if getattr(_runtime, "INTERFACE", None) != 2:
     raise ImportError(
         __name__
-        + " was built by specgen for specgen_runtime interface 1, but the installed runtime"
+        + " was built by specgen for specgen_runtime interface 2, but the installed runtime"
         + " provides "
         + repr(getattr(_runtime, "INTERFACE", None))
         + ": install the specgen-providers version it was built with, or rebuild it with `specgen build`"
@@ -51,6 +51,7 @@ DEFAULT_BASE_URL: str | None = "https://api.mistral.ai/v1"
 API_KEY_ENV: tuple[str, ...] = ("MISTRAL_API_KEY",)
 BASE_URL_ENV: tuple[str, ...] = ("MISTRAL_API_BASE",)
 MODEL_PREFIX: str | None = "mistral/"
+
 
 MODELS: dict[str, ModelInfo] = {
     "mistral-large-latest": {"id": "mistral-large-latest", "tools": True, "vision": True},
@@ -194,6 +195,7 @@ def _chat_build_request(
 
     body: dict[str, Any] = {}
     query: dict[str, str] = {}
+
     body["model"] = model
     problem: Exception | None = None
     try:
@@ -482,6 +484,7 @@ def _embeddings_build_request(
 
     body: dict[str, Any] = {}
     query: dict[str, str] = {}
+
     problem: Exception | None = None
     try:
         # specs/mistral.yaml:51 params.dimensions

@@ -22,11 +22,11 @@ from specgen_runtime.modes import ChatMode
 from specgen_runtime.streams import SSEDecoder
 from specgen_runtime.types import ChatCompletion, ChatCompletionChunk, ModelInfo
 
-# built for runtime interface 1: an adapter and a runtime that disagree fail here, at import
-if getattr(_runtime, "INTERFACE", None) != 1:
+# built for runtime interface 2: an adapter and a runtime that disagree fail here, at import
+if getattr(_runtime, "INTERFACE", None) != 2:
     raise ImportError(
         __name__
-        + " was built by specgen for specgen_runtime interface 1, but the installed runtime"
+        + " was built by specgen for specgen_runtime interface 2, but the installed runtime"
         + " provides "
         + repr(getattr(_runtime, "INTERFACE", None))
         + ": install the specgen-providers version it was built with, or rebuild it with `specgen build`"
@@ -47,6 +47,7 @@ DEFAULT_BASE_URL: str | None = "https://openrouter.ai/api/v1"
 API_KEY_ENV: tuple[str, ...] = ("OPENROUTER_API_KEY",)
 BASE_URL_ENV: tuple[str, ...] = ("OPENROUTER_API_BASE",)
 MODEL_PREFIX: str | None = "openrouter/"
+
 
 MODELS: dict[str, ModelInfo] = {}
 
@@ -192,6 +193,7 @@ def _chat_build_request(
 
     body: dict[str, Any] = {}
     query: dict[str, str] = {}
+
     body["model"] = model
     problem: Exception | None = None
     try:

@@ -37,7 +37,7 @@ from specgen_runtime.types import (
     Usage,
 )
 
-INTERFACE = 1
+INTERFACE = 2
 
 __all__ = [
     "INTERFACE",

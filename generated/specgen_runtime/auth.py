@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import re
 import threading
 import time
 import uuid
@@ -38,13 +40,34 @@ REFRESH_MARGIN = 60.0
 DEFAULT_LIFETIME = 300.0
 
 
-def _fill(value: Any, key: str, request_id: str) -> Any:
+_ENV_REF = re.compile(r"\$ENV\{([A-Za-z_][A-Za-z0-9_]*)(?::([^}]*))?\}")
+
+
+def _env_refs(value: str, provider: str) -> str:
+    """``$ENV{NAME}`` (or ``$ENV{NAME:default}``) in a token endpoint's URL or values: the
+    environment variable's value (an Entra ID tenant, a client id, an OAuth scope)."""
+
+    def one(m: re.Match[str]) -> str:
+        found = os.environ.get(m.group(1)) or m.group(2)
+        if not found:
+            raise AuthenticationError(
+                f"the token exchange needs the environment variable {m.group(1)}",
+                provider=provider,
+                status_code=None,
+            )
+        return found
+
+    return _ENV_REF.sub(one, value)
+
+
+def _fill(value: Any, key: str, request_id: str, provider: str = "") -> Any:
     if isinstance(value, str):
-        return value.replace("$API_KEY", key).replace("$UUID", request_id)
+        value = value.replace("$API_KEY", key).replace("$UUID", request_id)
+        return _env_refs(value, provider) if "$ENV{" in value else value
     if isinstance(value, dict):
-        return {k: _fill(v, key, request_id) for k, v in value.items()}
+        return {k: _fill(v, key, request_id, provider) for k, v in value.items()}
     if isinstance(value, list):
-        return [_fill(v, key, request_id) for v in value]
+        return [_fill(v, key, request_id, provider) for v in value]
     return value
 
 
@@ -83,18 +106,27 @@ class TokenSource:
         request_id = str(uuid.uuid4())
         headers = {
             str(k).lower(): str(v)
-            for k, v in _fill(dict(self._spec.get("headers") or {}), self._key, request_id).items()
+            for k, v in _fill(
+                dict(self._spec.get("headers") or {}), self._key, request_id, self.provider
+            ).items()
         }
         content = b""
         if "json" in self._spec:
-            content = json.dumps(_fill(self._spec["json"], self._key, request_id)).encode()
+            content = json.dumps(
+                _fill(self._spec["json"], self._key, request_id, self.provider)
+            ).encode()
             headers.setdefault("content-type", "application/json")
         elif "form" in self._spec:
-            content = urlencode(_fill(dict(self._spec["form"]), self._key, request_id)).encode()
+            content = urlencode(
+                _fill(dict(self._spec["form"]), self._key, request_id, self.provider)
+            ).encode()
             headers.setdefault("content-type", "application/x-www-form-urlencoded")
         headers.setdefault("accept", "application/json")
         return httpx.Request(
-            str(self._spec.get("method", "POST")), self._url, headers=headers, content=content
+            str(self._spec.get("method", "POST")),
+            _env_refs(self._url, self.provider) if "$ENV{" in self._url else self._url,
+            headers=headers,
+            content=content,
         )
 
     def _accept(self, response: httpx.Response) -> str:

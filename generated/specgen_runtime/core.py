@@ -14,7 +14,7 @@ import re
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from specgen_runtime.errors import (
     APIResponseValidationError,
@@ -148,7 +148,9 @@ def fill_base_url(url: str, values: Mapping[str, str], provider: str) -> str:
 
 
 def path_quote(value: str) -> str:
-    return quote(value, safe="")
+    """A value percent-encoded into one path segment. ``@`` stays as it is: RFC 3986 allows it in a
+    segment, and model versions carry it (Vertex AI's ``claude-sonnet-4-5@20250929``)."""
+    return quote(value, safe="@")
 
 
 def get_path(obj: Any, path: tuple[str, ...]) -> Any:
@@ -271,12 +273,13 @@ def set_path(
     target[last] = value
 
 
-_URL_MODEL = re.compile(r"/models/([^/:]+)")
+_URL_MODEL = re.compile(r"/models?/([^/:?]+)")
 
 
 def request_model(response: httpx.Response) -> str:
     """The model a response answers, read from the request it came back for: the JSON body's
-    ``model``, else a ``/models/<model>`` URL segment (Gemini); ``""`` when unknown. Used when
+    ``model``, else a ``/models/<model>`` (Gemini) or ``/model/<model>`` (Bedrock, percent-decoded)
+    URL segment; ``""`` when unknown. Used when
     the provider's response does not name its model."""
     try:
         request = response.request
@@ -289,13 +292,17 @@ def request_model(response: httpx.Response) -> str:
         body = None
     if isinstance(body, dict) and isinstance(body.get("model"), str) and body["model"]:
         return str(body["model"])
-    found = _URL_MODEL.search(request.url.path)
-    return found.group(1) if found else ""
+    # the raw path: a model id may hold a percent-encoded ":" or "/" (Bedrock's
+    # /model/anthropic.claude-3-haiku-20240307-v1%3A0/converse)
+    found = _URL_MODEL.search(request.url.raw_path.decode("ascii", "replace"))
+    return unquote(found.group(1)) if found else ""
 
 
 def refuse(
-    provider: str, model: str, name: str, why: str = "is not supported"
+    provider: str, model: str, name: str, why: str = "is not supported", droppable: bool = True
 ) -> UnsupportedParamsError:
+    """The error for a refused param; ``droppable``: ``drop_params`` may leave it out instead
+    (not so for a value out of range or outside the spec's enum)."""
     err = UnsupportedParamsError(
         f"parameter {name!r} {why} by {provider} for model {model!r}; "
         "remove it (or pass provider-specific fields through extra_body)",
@@ -304,6 +311,7 @@ def refuse(
         status_code=400,
     )
     err.param = name
+    err.droppable = droppable
     return err
 
 
@@ -366,14 +374,18 @@ def check_range(
     provider: str, model: str, name: str, value: Any, lo: float | None, hi: float | None
 ) -> None:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise refuse(provider, model, name, f"must be a number, got {type(value).__name__}; it")
+        raise refuse(
+            provider, model, name, f"must be a number, got {type(value).__name__}; it", False
+        )
     if (lo is not None and value < lo) or (hi is not None and value > hi):
-        raise refuse(provider, model, name, f"= {value!r} is outside [{lo}, {hi}] and")
+        raise refuse(provider, model, name, f"= {value!r} is outside [{lo}, {hi}] and", False)
 
 
 def check_enum(provider: str, model: str, name: str, value: Any, allowed: tuple[Any, ...]) -> None:
     if value not in allowed:
-        raise refuse(provider, model, name, f"= {value!r} is not one of {list(allowed)!r} and")
+        raise refuse(
+            provider, model, name, f"= {value!r} is not one of {list(allowed)!r} and", False
+        )
 
 
 def dumps(body: Any) -> bytes:

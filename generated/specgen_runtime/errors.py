@@ -20,6 +20,7 @@ __all__ = [
     "ContextWindowExceededError",
     "InternalServerError",
     "LLMError",
+    "MissingExtraError",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
@@ -112,6 +113,11 @@ class LLMError(Exception):
     def status(self) -> int | None:
         return self.status_code
 
+    @property
+    def llm_provider(self) -> str:
+        """LiteLLM's name for :attr:`provider`."""
+        return self.provider
+
     def __str__(self) -> str:
         parts = [self.provider]
         if self.model:
@@ -136,6 +142,8 @@ class UnsupportedParamsError(BadRequestError):
     ``param`` names it."""
 
     param: str | None = None
+    #: whether ``drop_params`` may leave the param out (it is refused as such, not for its value)
+    droppable: bool = False
 
 
 class ContextWindowExceededError(BadRequestError):
@@ -148,6 +156,11 @@ class ContentPolicyViolationError(BadRequestError):
 
 class AuthenticationError(LLMError):
     status_code = 401
+
+
+class MissingExtraError(AuthenticationError):
+    """A call needs an optional library that is not installed (google-auth, botocore): the message
+    names the extra to install (``pip install 'specgen-providers[gcp]'``). Nothing was sent."""
 
 
 class PermissionDeniedError(LLMError):

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import os
 import random
+import re
 import socket
 import ssl
 import threading
@@ -31,8 +32,10 @@ from specgen_runtime.core import EMULATED_STREAM, emulated_chunks, register_key
 from specgen_runtime.errors import (
     APIConnectionError,
     APIResponseValidationError,
+    BadRequestError,
     LLMError,
     Timeout,
+    UnsupportedParamsError,
     scrub,
 )
 from specgen_runtime.modes import ChatMode, Mode
@@ -40,9 +43,15 @@ from specgen_runtime.types import ChatCompletionChunk
 
 if TYPE_CHECKING:
     from specgen_runtime.auth import TokenSource
+    from specgen_runtime.aws import Signer
+    from specgen_runtime.google_auth import GoogleCredentials
     from specgen_runtime.transport import AsyncTransport
 
 __all__ = ["AsyncClient", "Client"]
+
+#: the request extension of a request to sign (``specgen_runtime.aws.SIGV4``; not imported from
+#: there, so that a client of a provider that does not sign never loads it)
+_SIGV4 = "specgen_sigv4"
 
 T = TypeVar("T")
 
@@ -192,6 +201,25 @@ class _BaseClient:
     base_url_env: ClassVar[tuple[str, ...]] = ()
     #: the spec's ``auth.token`` (the key is exchanged for an access token), or None
     token_spec: ClassVar[Mapping[str, Any] | None] = None
+    #: the spec's ``auth.google`` (OAuth2 access tokens from google-auth), or None
+    google_auth: ClassVar[Mapping[str, Any] | None] = None
+    #: the spec's auth is ``sigv4``: a request built with no API key is signed (``specgen_runtime.aws``)
+    sigv4: ClassVar[bool] = False
+    #: the spec's ``auth.alternatives``: credentials tried in order when there is no API key
+    #: (``{type: bearer | header | token, env, header, prefix, token}``), and the header the
+    #: spec's own auth puts the key in (replaced by an alternative's)
+    auth_alternatives: ClassVar[tuple[Mapping[str, Any], ...]] = ()
+    auth_header_name: ClassVar[str] = "authorization"
+    #: the spec's ``routes``: (model patterns, provider) whose calls another adapter of the same
+    #: package (``route_package``) serves; ``model_prefix`` is stripped before matching
+    routes: ClassVar[tuple[tuple[re.Pattern[str], str], ...]] = ()
+    route_package: ClassVar[str | None] = None
+    model_prefix: ClassVar[str | None] = None
+    #: the class a route's target module provides for this client (``Client`` / ``AsyncClient``)
+    _route_class: ClassVar[str] = "Client"
+    #: path params the credentials fill (auth google: the project) when the call, the client and
+    #: the environment give none: (name, credential attribute, environment variables)
+    credential_params: ClassVar[tuple[tuple[str, str, tuple[str, ...]], ...]] = ()
 
     def __init__(
         self,
@@ -203,19 +231,65 @@ class _BaseClient:
         api_version: str | None = None,
         backoff: float = 0.5,
         token_url: str | None = None,
+        credentials: Any = None,
     ) -> None:
         self._api_key = api_key or _env(self.api_key_env)
         register_key(self._api_key)
-        self._tokens: TokenSource | None = None
+        self._tokens: TokenSource | GoogleCredentials | None = None
         if self.token_spec is not None:
             from specgen_runtime.auth import TokenSource
 
             self._tokens = TokenSource(self.provider, self.token_spec, self._api_key, token_url)
+        elif self.google_auth is not None:  # an api_key given is a ready access token
+            from specgen_runtime.google_auth import GoogleCredentials
+
+            self._tokens = GoogleCredentials(
+                self.provider, self.google_auth, credentials, self._api_key
+            )
+        self._alt_header: tuple[str, str] | None = None
+        if not self._api_key and self.auth_alternatives:
+            self._use_alternative(token_url)
+        # auth: sigv4 - a request built with no API key is signed with AWS credentials: the caller's
+        # credentials= or botocore's chain, found on first use (specgen_runtime.aws)
+        self._aws_credentials = credentials
+        self._signer: Signer | None = None
         self.base_url = base_url or _env(self.base_url_env)
         self.api_version = api_version
         self.max_retries = max(0, int(max_retries))
         self.backoff = backoff
         self.timeout = DEFAULT_TIMEOUT if timeout is None else timeout
+
+    def _use_alternative(self, token_url: str | None) -> None:
+        """No API key: the first of the spec's ``auth.alternatives`` whose environment variable is
+        set gives the credential (a ready token, or the secret of another token exchange) and
+        the header it goes in."""
+        for alt in self.auth_alternatives:
+            credential = _env(tuple(alt.get("env") or ()))
+            if not credential:
+                continue
+            register_key(credential)
+            kind = alt.get("type")
+            if kind == "token":
+                from specgen_runtime.auth import TokenSource
+
+                self._tokens = TokenSource(self.provider, alt["token"], credential, token_url)
+            else:
+                self._tokens = None  # a ready credential: nothing to exchange
+            self._api_key = credential
+            if kind == "header":
+                self._alt_header = (str(alt["header"]).lower(), str(alt.get("prefix", "")))
+            else:  # bearer, or a token exchange's access token
+                self._alt_header = ("authorization", "Bearer " + str(alt.get("prefix", "")))
+            return
+
+    def _alternative_auth(self, request: httpx.Request, key: str | None) -> httpx.Request:
+        """With one of ``auth.alternatives`` in use, its credential in its own header instead of
+        the one the spec's auth puts the key in."""
+        if self._alt_header is not None and key:
+            name, prefix = self._alt_header
+            request.headers.pop(self.auth_header_name, None)
+            request.headers[name] = prefix + key
+        return request
 
     def _map_error(self, response: httpx.Response, model: str | None) -> LLMError:
         raise NotImplementedError  # generated subclasses map through the spec's error table
@@ -225,14 +299,128 @@ class _BaseClient:
 
     #: values of the URL's template variables given to the constructor (``deployment=``)
     _path_values: Mapping[str, str] = {}
+    #: LiteLLM's ``drop_params`` (set it on a client): a param the spec refuses as such is left out
+    #: of the request instead; a value out of range or outside the spec's enum is still refused
+    drop_params: bool = False
 
     def _build(self, mode: Mode[Any], params: Mapping[str, Any], key: str | None) -> httpx.Request:
         """The request, built with ``key``: the API key, or the access token it was exchanged for."""
         if self._path_values:  # the call's own values win over the client's
             params = {**self._path_values, **params}
-        return mode.build_request(
-            params, api_key=key, base_url=self.base_url, api_version=self.api_version
+        for name, attribute, envs in self.credential_params:  # last, before the spec's default
+            value = getattr(self._tokens, attribute, None)
+            if params.get(name) is None and isinstance(value, str) and value and not _env(envs):
+                params = {**params, name: value}
+        if self.drop_params:
+            return self._signed(
+                self._alternative_auth(self._build_dropping(mode, params, key), key)
+            )
+        request = self._alternative_auth(
+            mode.build_request(
+                params, api_key=key, base_url=self.base_url, api_version=self.api_version
+            ),
+            key,
         )
+        return self._signed(request)
+
+    def _signed(self, request: httpx.Request) -> httpx.Request:
+        """A request marked for SigV4 (auth: sigv4, built with no API key), signed; others as they are."""
+        if _SIGV4 not in request.extensions:
+            return request
+        return self._aws_signer().sign(request)
+
+    def _aws_signer(self) -> Signer:
+        if self._signer is None:
+            from specgen_runtime.aws import Signer
+
+            self._signer = Signer(self.provider, self._aws_credentials, key_env=self.api_key_env)
+        return self._signer
+
+    def _build_dropping(
+        self, mode: Mode[Any], params: Mapping[str, Any], key: str | None
+    ) -> httpx.Request:
+        """The request with every param the spec refuses left out, one refusal at a time (the
+        request is built without I/O, so a refused try costs only the building)."""
+        while True:
+            refused: UnsupportedParamsError | None = None
+            try:
+                return mode.build_request(
+                    params, api_key=key, base_url=self.base_url, api_version=self.api_version
+                )
+            except UnsupportedParamsError as exc:
+                refused = exc
+            name = refused.param
+            if not (refused.droppable and name and params.get(name) is not None):
+                raise refused  # outside the handler: nothing chained
+            params = {k: v for k, v in params.items() if k != name}
+
+    def _route(
+        self, mode_name: str, params: Mapping[str, Any]
+    ) -> tuple[Any, Any, dict[str, Any]] | None:
+        """For a model one of the spec's ``routes`` sends to another adapter: that adapter's client
+        (made once, sharing this client's connection), its mode and the params with the bare
+        model; None for a model this adapter serves itself."""
+        model = params.get("model")
+        if not isinstance(model, str):
+            return None
+        prefix = self.model_prefix
+        bare = model[len(prefix) :] if prefix and model.startswith(prefix) else model
+        target = next((t for patterns, t in self.routes if patterns.match(bare)), None)
+        if target is None:
+            return None
+        sub = self._route_client(target)
+        import sys
+
+        sub_mode = getattr(sys.modules[type(sub).__module__], mode_name, None)
+        if sub_mode is None:
+            raise BadRequestError(
+                f"{mode_name} is not offered for this model (served by {target})",
+                provider=self.provider,
+                model=model,
+            )
+        return sub, sub_mode, {**params, "model": bare}
+
+    def _route_client(self, target: str) -> Any:
+        subs: dict[str, Any] = self.__dict__.setdefault("_route_clients", {})
+        with _ROUTE_LOCK:
+            sub = subs.get(target)
+            if sub is not None:
+                return sub
+            import importlib
+
+            name = f"{self.route_package}.{target}" if self.route_package else target
+            missing: str | None = None
+            try:
+                module = importlib.import_module(name)
+            except ImportError as exc:
+                missing = type(exc).__name__
+            if missing is not None:  # outside the handler: no import machinery in the context
+                raise BadRequestError(
+                    f"models of this provider are served by the adapter {name}, which is not "
+                    f"installed or not built ({missing}): build it with `specgen build`",
+                    provider=self.provider,
+                )
+            sub = getattr(module, self._route_class)(
+                self._api_key,
+                self.base_url,
+                timeout=self.timeout,
+                max_retries=self.max_retries,
+                api_version=self.api_version,
+                backoff=self.backoff,
+                http_client=getattr(self, "_http", None),
+                credentials=self._aws_credentials,  # the caller's credentials=, as given
+            )
+            self._adopt(sub)
+            subs[target] = sub
+            return sub
+
+    def _adopt(self, sub: Any) -> None:
+        """Let a route's client share this one's path values, options and credentials (one token,
+        one refresh for both)."""
+        sub._path_values = dict(self._path_values)
+        sub.drop_params = self.drop_params
+        if self._tokens is not None and type(sub._tokens) is type(self._tokens):
+            sub._tokens = self._tokens
 
     def _delay(self, attempt: int, error: LLMError) -> float:
         if error.retry_after is not None:
@@ -269,6 +457,9 @@ class _BaseClient:
         )
 
 
+_ROUTE_LOCK = threading.Lock()
+
+
 def _model_of(params: Mapping[str, Any]) -> str | None:
     model = params.get("model")
     return model if isinstance(model, str) else None
@@ -288,6 +479,7 @@ class Client(_BaseClient):
         backoff: float = 0.5,
         http_client: httpx.Client | None = None,
         token_url: str | None = None,
+        credentials: Any = None,
     ) -> None:
         super().__init__(
             api_key,
@@ -297,6 +489,7 @@ class Client(_BaseClient):
             api_version=api_version,
             backoff=backoff,
             token_url=token_url,
+            credentials=credentials,
         )
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(timeout=self.timeout, verify=shared_ssl_context())
@@ -350,11 +543,19 @@ class Client(_BaseClient):
         return self._tokens.get(self._http) if self._tokens is not None else self._api_key
 
     def _call(self, mode: Mode[T], params: Mapping[str, Any]) -> T:
+        if self.routes and (routed := self._route(mode.name, params)) is not None:
+            sub, sub_mode, params = routed
+            result: T = sub._call(sub_mode, params)
+            return result
         request = self._build(mode, params, self._key())
         response = self._send(request, _model_of(params), False)
         return mode.parse_response(response)
 
     def _stream(self, mode: ChatMode, params: Mapping[str, Any]) -> Iterator[ChatCompletionChunk]:
+        if self.routes and (routed := self._route(mode.name, params)) is not None:
+            sub, sub_mode, params = routed
+            chunks: Iterator[ChatCompletionChunk] = sub._stream(sub_mode, params)
+            return chunks
         model = _model_of(params)
         request = self._build(mode, {**params, "stream": True}, self._key())
         emulated = request.extensions.get(EMULATED_STREAM)
@@ -383,6 +584,8 @@ class Client(_BaseClient):
 class AsyncClient(_BaseClient):
     """A pooled asyncio client; generated adapters subclass it and add one coroutine per mode."""
 
+    _route_class: ClassVar[str] = "AsyncClient"
+
     def __init__(
         self,
         api_key: str | None = None,
@@ -394,6 +597,7 @@ class AsyncClient(_BaseClient):
         backoff: float = 0.5,
         http_client: httpx.AsyncClient | None = None,
         token_url: str | None = None,
+        credentials: Any = None,
     ) -> None:
         super().__init__(
             api_key,
@@ -403,6 +607,7 @@ class AsyncClient(_BaseClient):
             api_version=api_version,
             backoff=backoff,
             token_url=token_url,
+            credentials=credentials,
         )
         self._owns_http = http_client is None
         # our own client sends straight to AsyncTransport (what httpx.AsyncClient.send would do
@@ -436,9 +641,16 @@ class AsyncClient(_BaseClient):
                 raise
         return response
 
+    def _adopt(self, sub: Any) -> None:
+        super()._adopt(sub)
+        sub._direct = self._direct  # and the same AsyncTransport pool
+
     async def aclose(self) -> None:
         if self._owns_http:
             await self._http.aclose()
+        close = getattr(self._tokens, "close", None)  # Google credentials' own token client
+        if close is not None:
+            close()
 
     async def __aenter__(self: T) -> T:
         return self
@@ -483,9 +695,20 @@ class AsyncClient(_BaseClient):
         return self._map_error(response, model)
 
     async def _key(self) -> str | None:
-        return await self._tokens.aget(self._http) if self._tokens is not None else self._api_key
+        key = await self._tokens.aget(self._http) if self._tokens is not None else self._api_key
+        if self.sigv4 and not key and not self._aws_signer().ready():
+            # finding or refreshing AWS credentials may call STS, SSO or a metadata endpoint:
+            # in a worker thread, not on the event loop (signing itself is then pure computation)
+            import asyncio
+
+            await asyncio.to_thread(self._aws_signer().credentials)
+        return key
 
     async def _call(self, mode: Mode[T], params: Mapping[str, Any]) -> T:
+        if self.routes and (routed := self._route(mode.name, params)) is not None:
+            sub, sub_mode, params = routed
+            result: T = await sub._call(sub_mode, params)
+            return result
         request = self._build(mode, params, await self._key())
         response = await self._send(request, _model_of(params), False)
         return mode.parse_response(response)
@@ -493,6 +716,10 @@ class AsyncClient(_BaseClient):
     async def _stream(
         self, mode: ChatMode, params: Mapping[str, Any]
     ) -> AsyncIterator[ChatCompletionChunk]:
+        if self.routes and (routed := self._route(mode.name, params)) is not None:
+            sub, sub_mode, params = routed
+            chunks: AsyncIterator[ChatCompletionChunk] = await sub._stream(sub_mode, params)
+            return chunks
         model = _model_of(params)
         request = self._build(mode, {**params, "stream": True}, await self._key())
         emulated = request.extensions.get(EMULATED_STREAM)

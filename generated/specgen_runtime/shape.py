@@ -297,10 +297,15 @@ def check_chunk(
     obj: dict[str, Any], provider: str, model: str, stream_id: str, created: int
 ) -> dict[str, Any]:
     """Check (and complete) an OpenAI ``chat.completion.chunk`` dict in place; returns it.
-    ``stream_id`` is the id of a stream whose provider sends none, the same on every chunk."""
+    ``stream_id`` is the stream's one id (its first chunk's, or one made up when that had none):
+    every chunk carries it."""
     problem: _Bad | None = None
     try:
         _head(obj, "chat.completion.chunk", model, stream_id, created)
+        if (
+            stream_id
+        ):  # one id for the whole stream, even where the provider's first chunk had none (Azure)
+            obj["id"] = stream_id
         choices = obj.get("choices")
         if choices is None:
             choices = obj["choices"] = []
@@ -334,6 +339,19 @@ def check_chunk(
     if problem is not None:
         raise _invalid(provider, model or None, problem, "stream chunk")
     return obj
+
+
+def _item_usage(data: list[Any]) -> dict[str, int] | None:
+    """The usage of an embeddings list whose every vector carries its own ``usage.prompt_tokens``
+    (and the list none): their sum; None when any vector lacks a count."""
+    total = 0
+    for item in data:
+        usage = item.get("usage") if isinstance(item, dict) else None
+        count = usage.get("prompt_tokens") if isinstance(usage, dict) else None
+        if not isinstance(count, int) or isinstance(count, bool):
+            return None
+        total += count
+    return {"prompt_tokens": total, "total_tokens": total}
 
 
 def check_embeddings(out: dict[str, Any], provider: str, model: str = "") -> dict[str, Any]:
@@ -377,12 +395,18 @@ def check_embeddings(out: dict[str, Any], provider: str, model: str = "") -> dic
                     where + ".embedding", vector
                 )  # a string only as base64 (encoding_format)
         usage = out.get("usage")
+        if usage is None and data:
+            usage = _item_usage(data)  # counts given per vector (GigaChat): their sum
+            if usage is not None:
+                out["usage"] = usage
         if usage is not None:
             if not isinstance(usage, dict):
                 raise _Bad("usage", usage)
             for key in ("prompt_tokens", "total_tokens"):
                 if key in usage:
                     usage[key] = _count(usage[key], "usage." + key)
+            if "total_tokens" not in usage and _is_int(usage.get("prompt_tokens")):
+                usage["total_tokens"] = usage["prompt_tokens"]
     except _Bad as exc:
         problem = exc
     if problem is not None:

@@ -8,8 +8,12 @@ left at the end of the stream.  How the bytes are split never changes the frames
 from __future__ import annotations
 
 import json
+from struct import error as struct_error
+from typing import Any
 
 __all__ = [
+    "EventStreamDecoder",
+    "EventStreamSSEDecoder",
     "Frame",
     "JSONArrayDecoder",
     "NDJSONDecoder",
@@ -198,7 +202,122 @@ class JSONArrayDecoder:
         return self._ended
 
 
-def make_decoder(protocol: str) -> SSEDecoder | NDJSONDecoder | JSONArrayDecoder:
+def _eventstream_buffer() -> Any:
+    """botocore's incremental event-stream reader (imported on first use: botocore is the optional
+    ``aws`` extra, and an adapter that never streams from AWS does not need it)."""
+    from specgen_runtime.aws import require_botocore
+
+    require_botocore("aws", "reading an AWS event stream")
+    from botocore.eventstream import EventStreamBuffer
+
+    return EventStreamBuffer()
+
+
+class EventStreamDecoder:
+    """The AWS event stream (``application/vnd.amazon.eventstream``), read by botocore's decoder:
+    binary messages of a prelude (lengths and its CRC32), headers, a payload and the message's CRC32,
+    split anywhere across chunks. Both checksums are checked: a bad one, a truncated message or a
+    stream that ends inside a message is a :class:`StreamDecodeError`.
+
+    Each message becomes one frame ``(name, data)``:
+
+    - an ``event`` message: ``(":event-type", {"<event-type>": payload})``, the member of the event
+      union as AWS's API references show a stream's output (``{"contentBlockDelta": {...}}``);
+    - an ``exception`` message: ``(":exception-type", payload + {"__type": "<exception-type>"})``:
+      an AWS JSON error body (``__type`` names the error, ``message`` says it), so that a spec's
+      ``stream.error_key: __type`` and its error table classify it;
+    - an ``error`` message (``:error-code``, ``:error-message`` headers): the same error body.
+    """
+
+    def __init__(self) -> None:
+        self._buffer = _eventstream_buffer()
+        self._pending = 0
+
+    def _messages(self, chunk: bytes) -> list[Any]:
+        from botocore.eventstream import ParserError
+        from botocore.exceptions import EventStreamError
+
+        self._buffer.add_data(chunk)
+        self._pending += len(chunk)
+        out: list[Any] = []
+        problem: str | None = None
+        try:
+            out.extend(self._buffer)
+        except (ParserError, EventStreamError) as exc:
+            problem = f"bad AWS event stream message: {type(exc).__name__}: {exc}"
+        except (ValueError, struct_error) as exc:
+            problem = f"bad AWS event stream message: {type(exc).__name__}"
+        if problem is not None:  # raised outside the handler: botocore's error is no context
+            raise StreamDecodeError(problem)
+        for message in out:  # what is left: bytes of a message not complete yet
+            self._pending -= message.prelude.total_length
+        return out
+
+    def feed(self, chunk: bytes) -> list[Frame]:
+        out: list[Frame] = []
+        for message in self._messages(chunk):
+            out.extend(self._frames(message.headers, message.payload))
+        return out
+
+    def _frames(self, headers: dict[str, Any], payload: bytes) -> list[Frame]:
+        kind = headers.get(":message-type", "event")
+        if kind == "event":
+            name = str(headers.get(":event-type", ""))
+            text = payload.decode("utf-8", "replace").strip() or "{}"
+            return [(name, "{" + json.dumps(name) + ":" + text + "}")]
+        if kind == "exception":
+            name = str(headers.get(":exception-type", "exception"))
+        else:  # "error": a protocol-level error, its code and message in headers
+            name = str(headers.get(":error-code", "error"))
+            payload = json.dumps({"message": str(headers.get(":error-message", ""))}).encode()
+        return [(name, _error_body(name, payload))]
+
+    def close(self) -> list[Frame]:
+        if self._pending:
+            raise StreamDecodeError(
+                f"AWS event stream ended inside a message ({self._pending} bytes left over)"
+            )
+        return []
+
+
+def _error_body(name: str, payload: bytes) -> str:
+    text = payload.decode("utf-8", "replace")
+    try:
+        body: Any = json.loads(text) if text.strip() else {}
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        body = {"message": text}
+    return json.dumps({**body, "__type": name})
+
+
+class EventStreamSSEDecoder(EventStreamDecoder):
+    """An AWS event stream whose ``PayloadPart`` events carry the bytes of a server-sent-events
+    stream (SageMaker's ``InvokeEndpointWithResponseStream`` in front of an OpenAI-compatible
+    container): the parts are joined and read as SSE, split anywhere, so its frames are the SSE
+    stream's; exceptions are frames as :class:`EventStreamDecoder` gives them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._sse = SSEDecoder()
+
+    def _frames(self, headers: dict[str, Any], payload: bytes) -> list[Frame]:
+        if headers.get(":message-type", "event") == "event":
+            if headers.get(":event-type") == "PayloadPart":
+                return self._sse.feed(payload)
+            return []  # other events (none are documented) carry no part of the body
+        return super()._frames(headers, payload)
+
+    def close(self) -> list[Frame]:
+        super().close()
+        return self._sse.close()
+
+
+def make_decoder(
+    protocol: str,
+) -> SSEDecoder | NDJSONDecoder | JSONArrayDecoder | EventStreamDecoder:
+    if protocol == "aws_eventstream":
+        return EventStreamDecoder()
     if protocol == "sse":
         return SSEDecoder()
     if protocol == "ndjson":

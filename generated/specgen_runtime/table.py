@@ -79,6 +79,8 @@ def _calls(source: Any, rule: Rule | None) -> list[dict[str, Any]]:
     raw = read_path(source, rule["from"])
     if raw is None:
         return []
+    if isinstance(raw, dict):  # one call, not a list (the legacy message.function_call)
+        raw = [raw]
     if not isinstance(raw, list):
         raise TypeError(
             f"{'.'.join(rule['from'])} is a {type(raw).__name__}, not a list of tool calls"

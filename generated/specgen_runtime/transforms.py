@@ -34,6 +34,9 @@ __all__ = [
     "response_format_inline_schema",
     "strip_message_names",
     "text_parts_to_string",
+    "tool_choice_to_function_call",
+    "tool_messages_to_functions",
+    "tools_to_functions",
     "transform",
 ]
 
@@ -213,3 +216,100 @@ def function_tools(value: Any) -> list[dict[str, Any]]:
     if not isinstance(value, list):
         raise ValueError("tools must be a list")
     return value
+
+
+@transform(sample=TOOLS_SAMPLE)
+def tools_to_functions(value: Any) -> list[dict[str, Any]]:
+    """OpenAI ``tools`` → the legacy ``functions`` list (each function tool's ``function``
+    object), for a provider that only takes functions (GigaChat); a tool of another type has no
+    such form."""
+    from specgen_runtime.core import UnsupportedValue
+
+    out: list[dict[str, Any]] = []
+    for tool in function_tools(value):
+        if not isinstance(tool, dict) or tool.get("type", "function") != "function":
+            raise UnsupportedValue("only function tools can be sent as functions")
+        function = tool.get("function")
+        if not isinstance(function, dict) or not isinstance(function.get("name"), str):
+            raise ValueError("a function tool needs function.name")
+        out.append(dict(function))
+    return out
+
+
+@transform(sample={"type": "function", "function": {"name": "get_weather"}})
+def tool_choice_to_function_call(value: Any) -> Any:
+    """OpenAI ``tool_choice`` → the legacy ``function_call``: ``auto`` and ``none`` pass, a named
+    function becomes ``{name}``; ``required`` has no legacy form."""
+    from specgen_runtime.core import UnsupportedValue
+
+    if value in ("auto", "none"):
+        return value
+    if isinstance(value, dict) and isinstance(value.get("function"), dict):
+        name = value["function"].get("name")
+        if isinstance(name, str) and name:
+            return {"name": name}
+    if value == "required":
+        raise UnsupportedValue("tool_choice 'required' has no function_call form")
+    raise ValueError("tool_choice must be auto, none, or a named function")
+
+
+@transform(messages=True)
+def tool_messages_to_functions(value: Any) -> Any:
+    """A tool conversation in the legacy functions form, for a provider that takes tools as
+    ``functions`` (GigaChat): an assistant turn's tool call becomes ``function_call`` (its
+    arguments a JSON object when they parse as one), a ``tool`` result a ``function`` message
+    named after the call it answers, its content JSON (a result that is not is sent as a JSON
+    string); a null content becomes "". One call per assistant turn: a turn with several has no
+    such form."""
+    import json
+
+    from specgen_runtime.core import UnsupportedValue
+
+    if not isinstance(value, list):
+        return value
+    names: dict[str, str] = {}
+    out: list[Any] = []
+    for m in value:
+        if not isinstance(m, dict):
+            out.append(m)
+            continue
+        m = dict(m)
+        calls = m.pop("tool_calls", None)
+        if calls:
+            if not isinstance(calls, list) or len(calls) != 1 or not isinstance(calls[0], dict):
+                raise UnsupportedValue("an assistant turn can carry one function call")
+            function = calls[0].get("function") or {}
+            arguments = function.get("arguments", "{}")
+            if isinstance(arguments, str):
+                try:
+                    parsed = json.loads(arguments)
+                except ValueError:
+                    parsed = None
+                arguments = parsed if isinstance(parsed, dict) else arguments
+            m["function_call"] = {"name": function.get("name", ""), "arguments": arguments}
+            names[str(calls[0].get("id", ""))] = str(function.get("name", ""))
+        if m.get("role") == "tool":
+            m["role"] = "function"
+            name = names.get(str(m.pop("tool_call_id", "")))
+            if name and "name" not in m:
+                m["name"] = name
+            content = m.get("content")
+            if content is not None and not _is_json(content):
+                m["content"] = json.dumps(content, ensure_ascii=False)
+        if m.get("content") is None:
+            m["content"] = ""
+        out.append(m)
+    return out
+
+
+def _is_json(value: Any) -> bool:
+    """Whether ``value`` is a string holding JSON."""
+    import json
+
+    if not isinstance(value, str):
+        return False
+    try:
+        json.loads(value)
+    except ValueError:
+        return False
+    return True

@@ -204,7 +204,10 @@ class ChunkChoice(WireView):
 
 
 class _Completion(WireView):
-    __slots__ = ()
+    # (provider, model) where ``completion()`` sent the call (``specgen_runtime.entry`` sets it,
+    # ``completion_cost()`` reads it); unset on a result made by calling an adapter directly
+    __slots__ = ("_origin",)
+    _origin: tuple[str, str]
 
     @property
     def id(self) -> str:
@@ -259,7 +262,8 @@ class Embedding(WireView):
 
 
 class EmbeddingResponse(WireView):
-    __slots__ = ()
+    __slots__ = ("_origin",)  # as on a completion: where ``embedding()`` sent the call
+    _origin: tuple[str, str]
 
     @property
     def model(self) -> str:

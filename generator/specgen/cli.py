@@ -459,7 +459,8 @@ HELP: dict[str, tuple[str, str, str]] = {
         "deterministic and incremental (unchanged inputs are not re-rendered).",
         "reads:   the specs in --specs and those they extend, the templates (--templates over the built-in\n"
         "         ones), <out>/.specgen-manifest.json\n"
-        "writes:  <out>/NAME.py per spec, <out>/__init__.py, py.typed, .specgen-manifest.json; removes the\n"
+        "writes:  <out>/NAME.py per spec, <out>/__init__.py, _index.py (what completion() resolves models\n"
+        "         with), py.typed, .specgen-manifest.json; removes the\n"
         "         module of a spec that is gone. --check writes nothing: a unified diff on stdout",
         "exit codes:\n"
         "  0  built (--check: the output matches the specs)\n"

@@ -71,7 +71,11 @@ class Explainer:
         line = f"{self.spec.name}: {chain[0]}"
         if len(chain) > 1:
             line += ", extends " + " → ".join(chain[1:])
-        return [line]
+        routes = [  # models another spec's adapter serves: what is explained below is not theirs
+            f"models {', '.join(pats)} are served by {target} (`specgen explain {target}`; {self.origin(where)})"
+            for _var, pats, target, where in self.ir.routes
+        ]
+        return [line, *routes]
 
     # ------------------------------------------------------------------ one mode
 

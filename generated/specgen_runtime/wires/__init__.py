@@ -6,7 +6,8 @@ functions. Spec validation, the build, conformance and the audit all learn which
 modes each serves and how to sample it from this registry, and from nowhere else: adding a wire is a
 spec, one module and its tests.
 
-The built-in wires are :mod:`.openai`, :mod:`.anthropic`, :mod:`.gemini` and :mod:`.ollama`. A
+The built-in wires are :mod:`.openai`, :mod:`.anthropic`, :mod:`.gemini`, :mod:`.ollama` and
+:mod:`.vertex_predict` (and the others :data:`BUILTIN` lists). A
 project adds its own from a plug-in module it names in its configuration (``[tool.specgen]
 plugins`` in its ``pyproject.toml``, or ``--plugin``), never from a spec: the plug-in calls
 :func:`register` for each wire module it brings, and declares its transforms with
@@ -34,6 +35,8 @@ BUILTIN: dict[str, str] = {
     "anthropic": "specgen_runtime.wires.anthropic",
     "gemini": "specgen_runtime.wires.gemini",
     "ollama": "specgen_runtime.wires.ollama",
+    "vertex_predict": "specgen_runtime.wires.vertex_predict",
+    "bedrock": "specgen_runtime.wires.bedrock",
 }
 _WIRES: dict[str, str] = dict(BUILTIN)
 
@@ -64,7 +67,9 @@ class Wire(Protocol):
     - ``chat_choices(data)``: ``[(finish_source, message, index)]`` of a response;
     - ``stream_choices(obj, state)``: ``[(index, delta, raw_finish_reason)]`` of one stream event
       (``STREAMS`` wires);
-    - ``embeddings_request(body, inputs, model)`` and ``embeddings_data(data)``.
+    - ``embeddings_request(body, inputs, model)`` and ``embeddings_data(data)``; optionally
+      ``embeddings_usage(data)``, the OpenAI ``usage`` of a response whose token counts are not in
+      one place a spec's ``response.usage`` paths can name (or None).
 
     Its own transforms (``openai_tools_to_anthropic``) are declared in the module with
     :func:`~specgen_runtime.transforms.transform`.

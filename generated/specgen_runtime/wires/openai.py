@@ -74,7 +74,9 @@ def stream_choices(obj: dict[str, Any], state: StreamState) -> StreamChoices:
         state.id = obj["id"]
     if isinstance(obj.get("model"), str) and obj["model"]:
         state.model = obj["model"]
-    choices = obj.get("choices") or ()
+    choices = obj.get("choices")
+    if choices is None:  # a usage-only chunk may leave them out
+        choices = []
     return [
         (
             c.get("index", 0),

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from specgen.audit import model_facts
 from specgen.audit.markdown import (
     FAILING,
     GAP,
@@ -51,12 +52,10 @@ NOT_PARAMS = {
     "extra_headers", "extra_body", "extra_query", "timeout", "max_retries", "organization", "stream",
     "model", "messages", "input", "custom_llm_provider", "mock_response", "metadata_",
 }  # fmt: skip
-# LiteLLM providers that need what the runtime lacks, by name prefix
-NEEDS = {
-    "bedrock": "AWS SigV4 auth + eventstream protocol",
-    "sagemaker": "AWS SigV4 auth + eventstream protocol",
-    "vertex_ai": "Google OAuth (service-account) auth",
-}
+# LiteLLM providers that need what the runtime lacks, by name prefix (Google OAuth, Vertex AI's, is
+# auth type google)
+#: (none left: SigV4, the AWS event stream and Google OAuth are in the runtime now)
+NEEDS: dict[str, str] = {}
 
 
 @dataclass
@@ -207,7 +206,12 @@ def audit(
         "litellm_only_providers": missing,
         "oracle": judged,
     }
-    return Audit(parity, render(parity))
+    # the specs' known models against LiteLLM's cost map (prices, context windows): specgen.audit.model_facts
+    facts = model_facts.compare(ours, ref_providers, {s.name: s.aliases for s in specs})
+    parity["model_facts"] = facts
+    files = render(parity)
+    files[MAIN] = files[MAIN].rstrip("\n") + "\n" + model_facts.markdown(facts) + "\n"
+    return Audit(parity, files)
 
 
 def _evidence(results: list[Result], provider: str) -> dict[str, int]:

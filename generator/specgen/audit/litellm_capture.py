@@ -85,6 +85,26 @@ _PREFIX: dict[str, dict[str, str]] = {
 # providers LiteLLM cannot call without an api_base
 _NEEDS_API_BASE = {"litellm_proxy"}
 
+#: specgen providers the offline oracle does not put next to LiteLLM, and why: LiteLLM's route for
+#: them first obtains a credential (an OAuth or IAM token, a Google or AWS identity, a device
+#: login) or needs account settings that no stub here provides, so its side would fail before the
+#: request the comparison is about
+NOT_COMPARED: dict[str, str] = {
+    "azure": "LiteLLM needs a resource endpoint and an Azure API version or Entra credential",
+    "azure_ai": "LiteLLM needs the Foundry resource endpoint",
+    "azure_ai_anthropic": "no LiteLLM provider of its own (azure_ai's Claude route)",
+    "bedrock": "LiteLLM signs with an AWS identity (SigV4)",
+    "bedrock_mantle": "LiteLLM signs with an AWS identity (SigV4) or needs a Bedrock API key endpoint",
+    "sagemaker_chat": "LiteLLM signs with an AWS identity (SigV4) and needs an endpoint",
+    "vertex_ai": "LiteLLM fetches a Google access token (service account or ADC)",
+    "vertex_ai_anthropic": "LiteLLM fetches a Google access token (service account or ADC)",
+    "watsonx": "LiteLLM exchanges the key for an IBM IAM token first",
+    "gigachat": "LiteLLM exchanges the credentials for an OAuth token first",
+    "github_copilot": "LiteLLM needs an interactive GitHub device login",
+    "cloudflare": "LiteLLM needs the account id of a Cloudflare account",
+    "ragflow": "LiteLLM takes the chat id from the model name; ours is a client keyword",
+}
+
 _lock = threading.RLock()
 
 

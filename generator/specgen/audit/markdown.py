@@ -168,7 +168,11 @@ def _oracle_summary(w: Write, oracle: dict[str, Any] | None) -> None:
     for key, label in [*VERDICTS.items(), (UNREVIEWED, UNREVIEWED)]:
         w(f"| {label} | {counts.get(key, 0)} |")
     if oracle["not_in_litellm"]:
-        w("\nNo LiteLLM counterpart (not compared): " + ", ".join(oracle["not_in_litellm"]) + "\n")
+        w(
+            "\nNot compared (LiteLLM has no such provider or mode, or its route first obtains a credential the offline "
+            "oracle does not stub: a token exchange, a cloud identity, a device login; see `NOT_COMPARED` in "
+            "`specgen/audit/litellm_capture.py` for each reason): " + ", ".join(oracle["not_in_litellm"]) + "\n"
+        )
     if oracle["unmatched_verdicts"]:
         w("\nVerdicts that match no current difference (the difference is gone; the entry can be removed): " + ", ".join(f"`{k}`" for k in oracle["unmatched_verdicts"]) + "\n")
 

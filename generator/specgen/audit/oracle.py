@@ -62,6 +62,7 @@ from specgen.audit.compare import _refused as _refused
 from specgen.audit.litellm_capture import (
     _NEEDS_API_BASE,
     _PREFIX,
+    NOT_COMPARED,
     PLACEHOLDER_API_BASE,
     capture_request,
     litellm_model,
@@ -191,6 +192,8 @@ class _ModeOracle:
         # same placeholder, so the URL compares the path only
         self.base = PLACEHOLDER_API_BASE if ir.default_base_url is None or ir.name in _NEEDS_API_BASE else None
         self.examples = examples
+        # a value for each URL template variable and body field the spec takes from the caller
+        self.path_values = {name: default or f"oracle-{name.replace('_', '-')}" for name, _envs, default in ir.path_params}
         mode_ir = ir.mode(mode)
         # a wire whose JSON is protobuf's accepts snake_case and lowerCamelCase field names alike
         self.proto_json = mode_ir is not None and bool(getattr(wires.load(mode_ir.format), "PROTO_JSON", False))
@@ -207,7 +210,7 @@ class _ModeOracle:
         return "specgen-oracle-model"
 
     def _ours(self, params: dict[str, Any]) -> httpx.Request:
-        request: httpx.Request = self.mode.build_request(params, api_key=KEY, base_url=self.base)
+        request: httpx.Request = self.mode.build_request({**self.path_values, **params}, api_key=KEY, base_url=self.base)
         return request
 
     # ---------------------------------------------------------------- requests
@@ -387,7 +390,7 @@ def _oracle_one(name: str) -> tuple[str, dict[str, Any]]:
     for m in ir.modes:
         if only_mode and m.name != only_mode:
             continue
-        if litellm_counterpart(ir.name, m.name, litellm) is None:
+        if ir.name in NOT_COMPARED or litellm_counterpart(ir.name, m.name, litellm) is None:
             out["not_in_litellm"].append(f"{ir.name}/{m.name}")
             continue
         out["modes"][m.name] = _ModeOracle(spec, ir, module, m.name, examples).run()

@@ -33,6 +33,7 @@ The snapshot (``schema_version`` 1)::
           "display_name": "...", "docs": "https://docs.litellm.ai/...",
           "endpoints": ["chat_completions", "embeddings", ...],   # LiteLLM's endpoint table, true ones
           "model_count": N, "models_not_in_cost_map": N,
+          "model_facts": {"<model>": {"max_input_tokens": N, "input_cost_per_token": X, ...}},  # see MODEL_FACTS
           "modes": {
             "<mode>": {
               "model_count": N,
@@ -470,6 +471,34 @@ def _models(litellm: ModuleType, provider: str) -> dict[str, Mapping[str, Any] |
     return out
 
 
+#: the cost-map facts of each chat and embedding model that the audit compares with the specs'
+#: ``models.known`` (context window, max output, prices per token, cache prices)
+MODEL_FACTS = (
+    "max_input_tokens",
+    "max_output_tokens",
+    "input_cost_per_token",
+    "output_cost_per_token",
+    "cache_read_input_token_cost",
+    "cache_creation_input_token_cost",
+)
+
+
+def _model_facts(models: Mapping[str, Mapping[str, Any] | None]) -> dict[str, dict[str, Any]]:
+    """``model → {fact: value}`` for the provider's chat and embedding models in the cost map."""
+    out: dict[str, dict[str, Any]] = {}
+    for name, entry in sorted(models.items()):
+        if entry is None or _mode_of(entry) not in ("chat", "embedding"):
+            continue
+        facts = {
+            k: entry[k]
+            for k in MODEL_FACTS
+            if isinstance(entry.get(k), int | float) and not isinstance(entry.get(k), bool)
+        }
+        if facts:
+            out[name] = facts
+    return out
+
+
 def _mode_of(entry: Mapping[str, Any] | None) -> str:
     # LiteLLM lists models missing from the cost map (or without a mode) among its chat models
     return str(entry.get("mode") or "chat") if entry is not None else "chat"
@@ -572,6 +601,9 @@ def _provider_entry(probes: _Probes, provider: str, endpoint_info: Mapping[str, 
         return entry
     entry["model_count"] = len(models)
     entry["models_not_in_cost_map"] = sum(1 for m in models.values() if m is None)
+    facts = _model_facts(models)
+    if facts:
+        entry["model_facts"] = facts
 
     by_mode: dict[str, dict[str, Mapping[str, Any] | None]] = defaultdict(dict)
     for name, model_entry in models.items():

@@ -31,6 +31,8 @@ from specgen.spec.resolve import ResolvedSpec, load_specs
 __all__ = ["HEADER_PREFIX", "MANIFEST", "BuildResult", "build", "generator_fingerprint", "render_all"]
 
 INIT_TEMPLATE = "init.py.j2"
+INDEX_TEMPLATE = "index.py.j2"
+INDEX = "_index.py"  # what completion() resolves models with: prefixes and known ids, no adapter imported
 MODULE_TEMPLATE = "module.py.j2"
 
 
@@ -102,6 +104,49 @@ def render_init(env: jinja2.Environment, names: Iterable[str], aliases: dict[str
     """The package's ``__init__``: the provider names and each alias's provider (nothing imported)."""
     return _tidy(
         env.get_template(INIT_TEMPLATE).render(providers=sorted(set(names)), aliases=dict(sorted((aliases or {}).items())))
+    )
+
+
+def index_facts(spec: ResolvedSpec) -> dict[str, object]:
+    """What the package index needs of one spec (kept in the manifest, so ``--only`` builds keep
+    the other providers' facts): its naming prefix and its known model ids."""
+    naming = spec.data.get("model_naming")
+    prefix = str(naming).split("<model>", 1)[0] if naming else None
+    known = (spec.data.get("models") or {}).get("known") or ()
+    return {"prefix": prefix or None, "models": sorted({str(m["id"]) for m in known if m.get("id")})}
+
+
+def render_index(env: jinja2.Environment, records: dict[str, dict[str, object]]) -> str:
+    """The package's ``_index.py``: naming prefix, name and alias → module; known id → modules."""
+    prefixes: dict[str, str] = {}
+    model_prefixes: dict[str, str | None] = {}
+    known: dict[str, list[str]] = {}
+    roots = {n for n, rec in records.items() if not rec.get("extends")}  # specs that extend no other
+    for name in sorted(records):
+        rec = records[name]
+        facts = rec.get("index")
+        facts = facts if isinstance(facts, dict) else {}
+        prefix = facts.get("prefix")
+        model_prefixes[name] = prefix if isinstance(prefix, str) else None
+        aliases = rec.get("aliases")
+        slugs = [name, *(aliases if isinstance(aliases, list) else ())]
+        if isinstance(prefix, str) and prefix.endswith("/"):
+            slugs.append(prefix[:-1])
+        for slug in slugs:
+            prefixes.setdefault(str(slug), name)
+        for model in facts.get("models") or ():
+            known.setdefault(str(model), []).append(name)
+    return _tidy(
+        env.get_template(INDEX_TEMPLATE).render(
+            prefixes=dict(sorted(prefixes.items())),
+            model_prefixes=model_prefixes,
+            known={m: tuple(n) for m, n in sorted(known.items())},
+            origins={
+                m: own[0]
+                for m, n in sorted(known.items())
+                if len(n) > 1 and len(own := [x for x in n if x in roots]) == 1
+            },
+        )
     )
 
 
@@ -191,6 +236,7 @@ def build(
                 new_modules[spec.name] = {"input": ihash, "output": record["output"], "extends": extends}
                 if spec.aliases:
                     new_modules[spec.name]["aliases"] = spec.aliases
+                new_modules[spec.name]["index"] = index_facts(spec)
                 continue
         try:
             text = render_module(env, spec)
@@ -201,12 +247,14 @@ def build(
         new_modules[spec.name] = {"input": ihash, "output": "", "extends": extends}
         if spec.aliases:
             new_modules[spec.name]["aliases"] = spec.aliases
+        new_modules[spec.name]["index"] = index_facts(spec)
     if errors:
         raise SpecErrors(errors)
 
     names = {s.name for s in specs} | (set(existing) if only else set())
     aliases = {a: n for n, rec in new_modules.items() if n in names for a in rec.get("aliases") or ()}  # type: ignore[attr-defined]
     wanted["__init__.py"] = render_init(env, names, aliases)
+    wanted[INDEX] = render_index(env, {n: rec for n, rec in new_modules.items() if n in names})
     wanted = format_python(wanted)
     for name, text in wanted.items():
         if name[:-3] in new_modules and not new_modules[name[:-3]]["output"]:
@@ -231,7 +279,7 @@ def build(
         for stem in removals:
             diffs.append(f"--- {out.name}/{stem}.py has no spec any more\n")
         # the manifest too: a clean checkout plus `specgen build` must leave nothing to commit
-        manifest = manifest_text(new_modules, init_record(wanted["__init__.py"], names))
+        manifest = manifest_text(new_modules, init_record(wanted["__init__.py"] + wanted[INDEX], names))
         on_disk = manifest_path.read_text(encoding="utf-8") if manifest_path.is_file() else ""
         if on_disk != manifest:
             diffs.extend(
@@ -249,7 +297,7 @@ def build(
     for name, text in wanted.items():
         path = out / name
         if path.is_file() and path.read_text(encoding="utf-8") == text:
-            if name.endswith(".py") and name != "__init__.py":
+            if name.endswith(".py") and not name.startswith("_"):
                 result.unchanged.append(name)
             continue
         changes[path] = text
@@ -257,7 +305,7 @@ def build(
     for stem in removals:
         changes[existing[stem]] = None
         result.removed.append(f"{stem}.py")
-    new_manifest = manifest_text(new_modules, init_record(wanted["__init__.py"], names))
+    new_manifest = manifest_text(new_modules, init_record(wanted["__init__.py"] + wanted[INDEX], names))
     if not manifest_path.is_file() or manifest_path.read_text(encoding="utf-8") != new_manifest:
         changes[manifest_path] = new_manifest
     _commit(out, changes)

@@ -206,6 +206,14 @@ class ModeIR:
     data_paths: list[Path] = field(default_factory=list)
     #: embeddings: ``params.input`` places the input (else the wire's embeddings_request does)
     input_param: bool = False
+    #: embeddings: the wire reads the token counts itself (it has ``embeddings_usage``)
+    wire_usage: bool = False
+    #: ``endpoint.by_api_version``: (API versions, path expression, query, where) used instead of
+    #: the endpoint's path and query when the request's API version is one of them
+    version_endpoints: list[tuple[list[str], str, list[tuple[str, str]], str]] = field(default_factory=list)
+    #: template variables only the base URL names (not the endpoint's path or query): a base URL the
+    #: caller passes may not name them, so they are asked for only when the URL in use does
+    base_only_vars: list[str] = field(default_factory=list)
 
     @property
     def typed_params(self) -> list[tuple[str, str, bool]]:
@@ -277,6 +285,22 @@ class ProviderIR:
     base_url_vars: list[str] = field(default_factory=list)
     #: ``auth.token`` (type token: the key is exchanged for an access token), as a literal
     token_spec: dict[str, Any] | None = None
+    #: ``auth.alternatives`` as literals (env lists normalized), and the header the spec's own
+    #: auth puts the key in (an alternative's credential replaces it)
+    auth_alternatives: list[dict[str, Any]] = field(default_factory=list)
+    auth_header_name: str = "authorization"
+    #: path params declared ``in: body``: (name, required), sent as top-level body fields
+    body_fields: list[tuple[str, bool]] = field(default_factory=list)
+    #: ``routes``: (pattern variable, patterns, target provider, where) — models another adapter serves
+    routes: list[tuple[str, list[str], str, str]] = field(default_factory=list)
+    #: ``base_urls``: ([(path param, [values])], url template, where), tried before the default base URL
+    base_urls: list[tuple[list[tuple[str, list[str]]], str, str]] = field(default_factory=list)
+    #: path params whose last source (before their default) is the credentials: (name, what, env names)
+    credential_params: list[tuple[str, str, list[str]]] = field(default_factory=list)
+    #: ``auth.google`` (type google: OAuth2 access tokens from google-auth), as a literal
+    google_auth: dict[str, Any] | None = None
+    #: ``auth.sigv4`` (type sigv4: requests signed by the client): service, region path param
+    sigv4: dict[str, str] | None = None
     #: models.discovery, render-ready (method, path_expr, path_vars, items, id, id_prefix, fields, where)
     discovery: dict[str, Any] | None = None
 
@@ -393,6 +417,14 @@ def build_ir(spec: ResolvedSpec) -> ProviderIR:
 
     modes: list[ModeIR] = []
     base_url_vars = [m.group(1) for m in TEMPLATE_PART.finditer(str(d.get("base_url") or ""))]
+    base_urls = [
+        ([(str(k), [str(x) for x in ll(v)]) for k, v in (e.get("when") or {}).items()], str(e["url"]), _where(e))
+        for e in d.get("base_urls") or ()
+    ]
+    for when, url, _w in base_urls:  # every variable a base URL rule reads or fills
+        for var in [k for k, _v in when] + [m.group(1) for m in TEMPLATE_PART.finditer(url)]:
+            if var not in base_url_vars:
+                base_url_vars.append(var)
     imports: dict[str, str] = {}  # module → its alias in generated code
     for mode_name, mode in (d.get("modes") or {}).items():
         modes.append(_mode_ir(mode_name, mode, d["modes"], pattern_var, imports, base_url_vars))
@@ -416,7 +448,8 @@ def build_ir(spec: ResolvedSpec) -> ProviderIR:
         auth_header=auth.get("header"),
         auth_query=auth.get("query"),
         auth_prefix=str(auth.get("prefix", "")),
-        auth_required=bool(auth.get("required", auth_type != "none")),
+        # sigv4: no key is no error (the client signs the request instead)
+        auth_required=bool(auth.get("required", auth_type not in ("none", "sigv4"))),
         headers=[(k.lower(), v) for k, v in (d.get("headers") or {}).items()],  # names are case-insensitive
         versions_where=_where(d, "api_versions") if versions else None,
         version_default=versions.get("default") if versions else None,
@@ -433,14 +466,40 @@ def build_ir(spec: ResolvedSpec) -> ProviderIR:
     ir.decoders = sorted({m.stream.decoder for m in modes if m.stream})
     ir.imports = sorted(imports.items())
     ir.base_url_vars = base_url_vars
+    ir.body_fields = [(str(k), bool(v.get("required", True))) for k, v in (d.get("path_params") or {}).items() if v.get("in") == "body"]
+    ir.base_urls = base_urls
+    ir.routes = [
+        (pattern_var(r["models"]), [str(x) for x in ll(r["models"])], str(r["provider"]), _where(r))
+        for r in d.get("routes") or ()
+    ]
     if auth_type == "token":
         token = auth.get("token") or {}
         ir.token_spec = {str(k): (list(ll(v)) if k == "env" else v) for k, v in token.items()}
+    for alt in auth.get("alternatives") or ():
+        entry: dict[str, Any] = {str(k): v for k, v in alt.items() if k != "token"}
+        entry["env"] = [str(x) for x in ll(alt.get("env"))]
+        if "token" in alt:
+            entry["token"] = {str(k): (list(ll(v)) if k == "env" else v) for k, v in alt["token"].items()}
+        ir.auth_alternatives.append(entry)
+    ir.auth_header_name = str(auth["header"]).lower() if auth_type == "header" and auth.get("header") else "authorization"
+    if auth_type == "sigv4":
+        sig = auth.get("sigv4") or {}
+        ir.sigv4 = {"service": str(sig.get("service")), "region": str(sig.get("region"))}
+    if auth_type == "google":
+        google = auth.get("google") or {}
+        ir.google_auth = {str(k): [str(x) for x in ll(v)] for k, v in google.items()}
+        ir.credential_params = [
+            (str(k), str(v["credentials"]), [str(x) for x in ll(v.get("env"))])
+            for k, v in (d.get("path_params") or {}).items()
+            if "credentials" in v
+        ]
     disc = (d.get("models") or {}).get("discovery")
     if disc is not None:
         path_expr, path_vars = path_expression(str(disc["path"]))
-        path_vars = list(dict.fromkeys([*path_vars, *_query_vars(disc.get("query")), *base_url_vars]))
+        disc_vars = [*path_vars, *_query_vars(disc.get("query"))]
+        path_vars = list(dict.fromkeys([*disc_vars, *base_url_vars]))
         ir.discovery = {
+            "base_only_vars": [v for v in base_url_vars if v not in disc_vars],
             "method": str(disc.get("method", "GET")),
             "path_expr": path_expr,
             "path_vars": path_vars,
@@ -489,7 +548,14 @@ def _transform_ref(name: str | None, imports: dict[str, str]) -> str | None:
 def _mode_ir(name: str, mode: Node, parent: Node, pattern_var: Any, imports: dict[str, str], base_url_vars: list[str]) -> ModeIR:
     endpoint = mode.get("endpoint") or Node(mode.loc)
     path_expr, path_vars = path_expression(str(endpoint["path"]))
-    path_vars = list(dict.fromkeys([*path_vars, *_query_vars(endpoint.get("query")), *base_url_vars]))
+    endpoint_vars = [*path_vars, *_query_vars(endpoint.get("query"))]
+    path_vars = list(dict.fromkeys([*endpoint_vars, *base_url_vars]))
+    version_endpoints: list[tuple[list[str], str, list[tuple[str, str]], str]] = []
+    for alt in endpoint.get("by_api_version") or []:
+        alt_expr, alt_vars = path_expression(str(alt["path"]))
+        version_endpoints.append(([str(v) for v in ll(alt["api_version"])], alt_expr, _query(alt.get("query")), _where(alt)))
+        endpoint_vars += [*alt_vars, *_query_vars(alt.get("query"))]
+        path_vars = list(dict.fromkeys([*path_vars, "api_version", *alt_vars, *_query_vars(alt.get("query"))]))
     params: list[ParamIR] = []
     aliases: list[tuple[str, str, str]] = []
     node_params = mode.get("params") or Node(mode.loc)
@@ -579,6 +645,9 @@ def _mode_ir(name: str, mode: Node, parent: Node, pattern_var: Any, imports: dic
         stream=stream,
         data_paths=[split_path(str(x)) for x in ll(response.get("data"))],
         input_param=name == "embeddings" and "input" in node_params,
+        wire_usage=name == "embeddings" and callable(getattr(wire, "embeddings_usage", None)),
+        version_endpoints=version_endpoints,
+        base_only_vars=[v for v in base_url_vars if v not in endpoint_vars and not (stream is not None and v in stream.path_vars)],
     )
 
 
@@ -622,7 +691,13 @@ def _message_table(response: Node) -> dict[str, Any] | None:
     return table
 
 
-_DECODERS = {"sse": "SSEDecoder", "ndjson": "NDJSONDecoder", "json_array": "JSONArrayDecoder"}
+_DECODERS = {
+    "sse": "SSEDecoder",
+    "ndjson": "NDJSONDecoder",
+    "json_array": "JSONArrayDecoder",
+    "aws_eventstream": "EventStreamDecoder",
+    "aws_eventstream/sse": "EventStreamSSEDecoder",
+}
 
 
 def _stream_ir(s: Node, has_finish_map: bool) -> StreamIR:
@@ -672,7 +747,7 @@ def _stream_ir(s: Node, has_finish_map: bool) -> StreamIR:
         emulate_when=emulate,
         where=_where(s),
         protocol=str(s["protocol"]),
-        decoder=_DECODERS.get(str(s["protocol"]), "SSEDecoder"),
+        decoder=_DECODERS.get("/".join([str(s["protocol"]), *ll(s.get("payload"))]), "SSEDecoder"),
         flag=split_path(s["flag"]) if "flag" in s else None,
         flag_when_off=bool(s.get("flag_when_off", False)),
         path_expr=path_expr,

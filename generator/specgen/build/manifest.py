@@ -40,7 +40,9 @@ MANIFEST = ".specgen-manifest.json"
 _PKG = Path(__file__).resolve().parent.parent  # generator/specgen
 # runtime modules whose names the semantic checks accept (formats, transforms, error classes):
 # a spec valid yesterday may not be today when they change
-_RUNTIME_CHECKED = ("errors.py", "transforms.py", "wires/__init__.py", "wires/_common.py", "wires/openai.py", "wires/anthropic.py", "wires/gemini.py", "wires/ollama.py")
+#: the runtime files whose content decides what a build renders or accepts: the interface version
+#: (``__init__``), the error classes, the transforms and every wire module (globbed: a new wire counts)
+_RUNTIME_CHECKED = ("__init__.py", "errors.py", "transforms.py")
 
 
 def _runtime_dir() -> Path:
@@ -57,7 +59,7 @@ def generator_fingerprint(extra_templates: Path | None = None) -> str:
     """Hash of everything besides the specs that decides the output (and whether a spec is valid)."""
     h = hashlib.sha256()
     files = sorted((_PKG / "build").glob("*.py")) + sorted((_PKG / "spec").glob("*.py")) + [schema_path()]
-    files += [_runtime_dir() / name for name in _RUNTIME_CHECKED]
+    files += [_runtime_dir() / name for name in _RUNTIME_CHECKED] + sorted((_runtime_dir() / "wires").glob("*.py"))
     files += sorted(templates_dir().glob("*.j2"))
     if extra_templates is not None:
         files += sorted(extra_templates.glob("*.j2"))
@@ -98,6 +100,7 @@ def manifest_text(modules: dict[str, Any], init: dict[str, Any]) -> str:
 
 
 def init_record(text: str, providers: Iterable[str]) -> dict[str, Any]:
+    """``text``: the package's ``__init__.py`` followed by its ``_index.py``."""
     return {"output": sha(text), "providers": sorted(set(providers))}
 
 
@@ -106,7 +109,7 @@ def generated_modules(out: Path) -> dict[str, Path]:
     found: dict[str, Path] = {}
     if out.is_dir():
         for f in sorted(out.glob("*.py")):
-            if f.name == "__init__.py":
+            if f.name.startswith("_"):  # __init__.py, _index.py: the package's own, not a provider's
                 continue
             try:
                 with f.open(encoding="utf-8") as fh:
@@ -188,6 +191,7 @@ def up_to_date(
         if module is None or sha(module) != record.get("output"):
             return None
     current_init = _read_text(out / "__init__.py")
-    if current_init is None or init != init_record(current_init, providers) or _read_text(out / "py.typed") != "":
+    current_index = _read_text(out / "_index.py")
+    if current_init is None or current_index is None or init != init_record(current_init + current_index, providers) or _read_text(out / "py.typed") != "":
         return None
     return sorted(f"{name}.py" for name in names)

@@ -16,9 +16,10 @@ from typing import Any
 
 from specgen.build.ir import ProviderIR
 from specgen.conform.fake import FakeProvider, Reply
+from specgen.conform.mode_run import client_options
 from specgen.results import FAIL, PASS, UNVERIFIED, Result
 from specgen.spec.resolve import ResolvedSpec
-from specgen.transcripts import API_KEY, load
+from specgen.transcripts import ACCESS_TOKEN, API_KEY, load
 
 __all__ = ["check"]
 
@@ -42,18 +43,31 @@ def check(spec: ResolvedSpec, ir: ProviderIR, module: ModuleType, fake: FakeProv
         return [Result(ir.name, "models", "response", name, UNVERIFIED, where, "no transcript of a recorded list (fixtures/<p>/models/)", [])]
     body, want, shown = recorded
     failures: list[str] = []
+    options, tokens = client_options(ir)
+    try:
+        failures = _list_both(ir, module, fake, body, want, options)
+    finally:
+        if tokens is not None:
+            tokens.stop()
+    return [Result(ir.name, "models", "response", name, FAIL if failures else PASS, where, "; ".join(failures), [shown])]
+
+
+def _list_both(ir: ProviderIR, module: ModuleType, fake: FakeProvider, body: bytes, want: list[str], options: dict[str, Any]) -> list[str]:
+    assert ir.discovery is not None
+    failures: list[str] = []
+    options = {"api_key": API_KEY, **options}  # auth google: the options hold the credentials, no key
     for kind in ("Client", "AsyncClient"):
         fake.reset()
         fake.queue(Reply(200, body, {"content-type": "application/json"}))
         base = fake.url
         try:
             if kind == "Client":
-                with module.Client(api_key=API_KEY, base_url=base, max_retries=0) as client:
+                with module.Client(base_url=base, max_retries=0, **options) as client:
                     listed = client.list_models()
             else:
 
                 async def run(url: str) -> list[Any]:
-                    async with module.AsyncClient(api_key=API_KEY, base_url=url, max_retries=0) as client:
+                    async with module.AsyncClient(base_url=url, max_retries=0, **options) as client:
                         return list(await client.list_models())
 
                 listed = asyncio.run(run(base))
@@ -66,7 +80,8 @@ def check(spec: ResolvedSpec, ir: ProviderIR, module: ModuleType, fake: FakeProv
         got = fake.last
         if got.method != ir.discovery["method"]:
             failures.append(f"{kind}: method {got.method}, expected {ir.discovery['method']}")
-        if ir.auth_type != "none" and API_KEY not in json.dumps(dict(got.headers)) + json.dumps(got.query):
+        credential = ACCESS_TOKEN if ir.token_spec is not None or ir.google_auth is not None else API_KEY
+        if ir.auth_type != "none" and credential not in json.dumps(dict(got.headers)) + json.dumps(got.query):
             failures.append(f"{kind}: the request carries no API key ({ir.auth_type})")
         ids = [m.get("id") for m in listed]
         if ids != want:
@@ -75,5 +90,4 @@ def check(spec: ResolvedSpec, ir: ProviderIR, module: ModuleType, fake: FakeProv
         merged = [m for m in listed if m.get("id") in known]
         if any(not m.get("known") for m in merged):
             failures.append(f"{kind}: a listed model the spec knows was not merged with MODELS")
-    status = FAIL if failures else PASS
-    return [Result(ir.name, "models", "response", name, status, where, "; ".join(failures), [shown])]
+    return failures

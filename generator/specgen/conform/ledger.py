@@ -96,9 +96,15 @@ def declare(L: Ledger, ir: ProviderIR, m: ModeIR) -> None:
         L.declare(("rule", str(i)), "request", f"model_rules {', '.join(rule.patterns)}", rule.where, needs_evidence=False)
     if ir.auth_type != "none":
         L.declare(("auth",), "request", f"auth {ir.auth_type}" + (f" {ir.auth_header}" if ir.auth_header else ""), ir.auth_where, needs_evidence=True)
+    if ir.google_auth is not None:  # google-auth's tokens: refreshed before expiry, once for concurrent calls
+        L.declare(("auth_refresh",), "request", "auth google: token refreshed before it expires, once for concurrent calls", ir.auth_where, needs_evidence=False)
     for name, _value in ir.headers:
         L.declare(("header", name), "request", f"header {name}", ir.auth_where, needs_evidence=True)
     L.declare(("path",), "request", f"{m.method} path", m.where, needs_evidence=True)
+    for versions, _expr, _query, where in m.version_endpoints:  # endpoint.by_api_version
+        L.declare(("surface", versions[0]), "request", f"endpoint for api_version {', '.join(versions)}", where, needs_evidence=True)
+    for name, required in ir.body_fields:  # path_params in: body
+        L.declare(("body_field", name), "request", f"path param {name} in body" + ("" if required else " (optional)"), ir.auth_where, needs_evidence=True)
     if ir.versions_where:
         L.declare(("version", "default"), "request", f"api_version default {ir.version_default}", ir.versions_where, needs_evidence=True)
         for var, pats, version, where in ir.version_overrides:

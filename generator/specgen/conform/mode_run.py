@@ -21,11 +21,54 @@ import httpx
 from specgen.build.ir import ModeIR, ProviderIR
 from specgen.conform.fake import FakeProvider, Received, Reply
 from specgen.conform.ledger import Ledger
+from specgen.conform.samples import google_service_account, path_values, token_answer
 from specgen.results import FAIL, PASS, Result
 from specgen.spec.resolve import ResolvedSpec
-from specgen.transcripts import API_KEY, CAPTURED, DOCUMENTATION, UNSTATED, Transcript, load
+from specgen.transcripts import (
+    ACCESS_TOKEN,
+    API_KEY,
+    CAPTURED,
+    DOCUMENTATION,
+    UNSTATED,
+    Transcript,
+    load,
+)
+from specgen_runtime.google_auth import CLOUD_PLATFORM
 
-CONTENT_TYPES = {"sse": "text/event-stream", "ndjson": "application/x-ndjson", "json_array": "application/json"}
+CONTENT_TYPES = {
+    "sse": "text/event-stream",
+    "ndjson": "application/x-ndjson",
+    "json_array": "application/json",
+    "aws_eventstream": "application/vnd.amazon.eventstream",
+}
+
+
+def client_options(ir: ProviderIR) -> tuple[dict[str, Any], FakeProvider | None]:
+    """The client keywords every conformance call passes: a value for each path parameter, and
+    for ``auth.type: token`` the URL of a second loopback fake that plays the token endpoint
+    (it answers every exchange with :data:`~specgen.transcripts.ACCESS_TOKEN`; returned to stop)."""
+    options: dict[str, Any] = dict(path_values(ir.path_params, ir.body_fields))
+    tokens: FakeProvider | None = None
+    if ir.token_spec is not None:
+        tokens = FakeProvider()
+        tokens.default = Reply.json(token_answer(ir.token_spec, ACCESS_TOKEN))
+        tokens.start()
+        options["token_url"] = tokens.url + "/conform-token"
+    elif ir.google_auth is not None:  # google-auth's own flow, with a service account whose token_uri is the fake
+        tokens = FakeProvider()
+        tokens.default = Reply.json({"access_token": ACCESS_TOKEN, "expires_in": 3600, "token_type": "Bearer"})
+        tokens.start()
+        try:  # one credentials object for the run: loading a key costs ~0.3 s; its token is then shared
+            import importlib
+
+            service_account: Any = importlib.import_module("google.oauth2.service_account")
+        except ImportError:  # without google-auth the token is given as is: the auth check says why it fails
+            options["api_key"] = ACCESS_TOKEN
+        else:
+            info = google_service_account(tokens.url + "/conform-token")
+            options["credentials"] = service_account.Credentials.from_service_account_info(info, scopes=[CLOUD_PLATFORM])
+            options["api_key"] = None  # an api_key would be sent as a ready token, skipping the flow
+    return options, tokens
 
 
 @dataclass
@@ -60,11 +103,14 @@ class ModeRun:
             self.by_kind.setdefault(t.kind, []).append(t)
         self.extra: list[Result] = []  # transcript checks
         self.http = httpx.Client(timeout=10.0)
+        self.options, self.token_fake = client_options(ir)
         self.model = self._default_model()
         self.ok_reply = self._ok_reply()
 
     def close(self) -> None:
         self.http.close()
+        if self.token_fake is not None:
+            self.token_fake.stop()
 
     def results(self) -> list[Result]:
         """Each declaration's result, then each transcript's, each with what its evidence rests on."""
@@ -110,10 +156,11 @@ class ModeRun:
         return params
 
     def client(self, *, retries: int = 0, asynchronous: bool = False) -> Any:
+        options = {"api_key": API_KEY, **self.options}
         if asynchronous:
-            return self.module.AsyncClient(api_key=API_KEY, base_url=self.fake.url, max_retries=retries, backoff=0.001, timeout=10.0)
+            return self.module.AsyncClient(base_url=self.fake.url, max_retries=retries, backoff=0.001, timeout=10.0, **options)
         # one pooled httpx.Client for every sync call (a TLS context per client costs ~40 ms)
-        return self.module.Client(api_key=API_KEY, base_url=self.fake.url, max_retries=retries, backoff=0.001, http_client=self.http)
+        return self.module.Client(base_url=self.fake.url, max_retries=retries, backoff=0.001, http_client=self.http, **options)
 
     def call(self, params: dict[str, Any], *, api_version: str | None = None, replies: list[Reply] | None = None, retries: int = 0) -> Call:
         """One call through the sync client; returns what the fake received and the outcome."""

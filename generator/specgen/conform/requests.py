@@ -14,14 +14,18 @@ from __future__ import annotations
 
 import copy
 import fnmatch
+import functools
+import json
+import re
 from typing import Any
 
 from specgen.build.ir import ModeIR, ParamIR
 from specgen.conform import match as M
+from specgen.conform import sigv4 as sigv4_check
 from specgen.conform.fake import Received
 from specgen.conform.mode_run import Call, ModeRun
-from specgen.conform.samples import example_model, other_model, sample
-from specgen.transcripts import API_KEY, Transcript
+from specgen.conform.samples import example_model, other_model, path_values, sample
+from specgen.transcripts import ACCESS_TOKEN, API_KEY, Transcript
 from specgen_runtime import errors as E
 from specgen_runtime import wires
 
@@ -62,6 +66,9 @@ def self_checks(run: ModeRun) -> None:
     for i, rule in enumerate(m.rules):
         _check_rule(run, str(i), rule)
     _check_auth_headers_path(run, base)
+    _check_surfaces_and_body_fields(run)
+    if run.ir.google_auth is not None:
+        _check_token_refresh(run)
     if m.stream is not None:
         _check_stream_request(run)
 
@@ -210,6 +217,10 @@ def _check_rule(run: ModeRun, key: str, rule: Any) -> None:
     for old, new in rule.rename:
         value = sample(new, None, None, None)
         a = run.call({**run.base(model), old: value})
+        if old in run.base(model):  # a param every call carries (embeddings' input): its value must arrive renamed
+            if a.error or a.received is None or not _mentions_value(a.body, value):
+                fails.append(f"rename {old} → {new} for {model}: {M.describe(a.error) if a.error else 'the value was not sent'}")
+            continue
         b = run.call({**run.base(model), new: value})
         if a.error or b.error:
             fails.append(f"rename {old} → {new} for {model}: {M.describe(a.error or b.error)}")
@@ -218,6 +229,17 @@ def _check_rule(run: ModeRun, key: str, rule: Any) -> None:
             if d:
                 fails.append(f"rename {old} → {new} for {model}: {d[0]}")
     run.ledger.self_check(("rule", key), fails[0] if fails else None)
+
+
+def _mentions_value(body: Any, value: Any) -> bool:
+    """Whether ``value`` (or a list holding only it) is somewhere in ``body``."""
+    if body == value or body == [value]:
+        return True
+    if isinstance(body, dict):
+        return any(_mentions_value(v, value) for v in body.values())
+    if isinstance(body, list):
+        return any(_mentions_value(v, value) for v in body)
+    return False
 
 
 def _check_auth_headers_path(run: ModeRun, base: Call) -> None:
@@ -235,6 +257,27 @@ def _check_auth_headers_path(run: ModeRun, base: Call) -> None:
     elif ir.auth_type == "query" and ir.auth_query:
         got = _query1(rec, ir.auth_query)
         L.self_check(("auth",), None if got == ir.auth_prefix + API_KEY else f"query {ir.auth_query}: received {M.show(got)}")
+    elif ir.auth_type == "token":  # the key was exchanged (at the fake token endpoint) for ACCESS_TOKEN
+        name, exp = _token_header(ir)
+        got = rec.headers.get(name)
+        exchange = run.token_fake.received[-1] if run.token_fake is not None and run.token_fake.received else None
+        sent_key = exchange is not None and API_KEY in exchange.body.decode("utf-8", "replace") + json.dumps(exchange.headers)
+        failure = None if got == exp else f"{name}: expected {M.show(exp)}, received {M.show(got)}"
+        L.self_check(("auth",), failure or (None if sent_key else "the token endpoint did not receive the API key"))
+    elif ir.auth_type == "google":  # google-auth signed a JWT for the service account and got ACCESS_TOKEN
+        name, exp = _token_header(ir)
+        got = rec.headers.get(name)
+        exchange = run.token_fake.received[-1] if run.token_fake is not None and run.token_fake.received else None
+        grant = exchange is not None and "grant-type%3Ajwt-bearer" in exchange.body.decode("utf-8", "replace")
+        failure = None if got == exp else f"{name}: expected {M.show(exp)}, received {M.show(got)}"
+        L.self_check(("auth",), failure or (None if grant else "the token endpoint received no JWT-bearer grant (is google-auth installed? pip install 'specgen-providers[gcp]')"))
+    elif ir.auth_type == "sigv4":  # an API key is a bearer token; without one the client signs
+        got = rec.headers.get("authorization")
+        failure = None if got == "Bearer " + API_KEY else f"authorization (an API key): expected {M.show('Bearer ' + API_KEY)}, received {M.show(got)}"
+        L.self_check(("auth",), failure or sigv4_check.signed_call(run))
+        # the signing itself, against AWS's published SigV4 test vectors
+        count, fails = sigv4_check.failures()
+        L.evidence(("auth",), f"aws4_testsuite ({count} vectors)", fails[0] if fails else None)
     for name, value in ir.headers:
         got = rec.headers.get(name)
         L.self_check(("header", name), None if got == value else f"header {name}: expected {M.show(value)}, received {M.show(got)}")
@@ -251,19 +294,114 @@ def _check_auth_headers_path(run: ModeRun, base: Call) -> None:
             L.self_check(("version", var), None if got == exp else f"model {model}: expected path {exp}, received {got}")
 
 
+def _check_token_refresh(run: ModeRun) -> None:
+    """auth google: a token about to expire is refreshed before the next call, once; concurrent
+    calls (threads of one Client, tasks of one AsyncClient) share one refresh. Each part gets fresh
+    credentials (the run's, rescoped: no token yet) and the fake token endpoint's answers in turn."""
+    import asyncio
+    import threading
+
+    from specgen.conform.fake import Reply
+
+    creds, tokens = run.options.get("credentials"), run.token_fake
+    if creds is None or tokens is None or not callable(getattr(creds, "with_scopes", None)):
+        run.ledger.self_check(("auth_refresh",), "google-auth is not installed: pip install 'specgen-providers[gcp]'")
+        return
+
+    def token(value: str, expires_in: int) -> Reply:
+        return Reply.json({"access_token": value, "expires_in": expires_in, "token_type": "Bearer"})
+
+    def client(asynchronous: bool = False) -> Any:
+        options = {**run.options, "credentials": creds.with_scopes(list(creds.scopes or ()))}
+        if asynchronous:
+            return run.module.AsyncClient(base_url=run.fake.url, max_retries=0, timeout=10.0, **options)
+        return run.module.Client(base_url=run.fake.url, max_retries=0, http_client=run.http, **options)
+
+    def bearer(tokens_sent: int, values: list[str]) -> str | None:
+        got = [r.headers.get("authorization") for r in run.fake.received]
+        if len(tokens.received) != tokens_sent:
+            return f"the token endpoint was called {len(tokens.received)} times, expected {tokens_sent}"
+        want = ["Bearer " + v for v in values]
+        return None if got == want else f"authorization: expected {M.show(want)}, received {M.show(got)}"
+
+    failure: str | None = None
+    saved, saved_fake = tokens.default, run.fake.default
+    try:
+        run.fake.reset()
+        tokens.reset()
+        run.fake.default = run.ok_reply
+        # 30 s to live is inside the 60 s refresh margin: the next call refreshes it, the third does not
+        tokens.queue(token("conform-short-lived", 30), token("conform-refreshed", 3600))
+        method = getattr(client(), run.mode.name)
+        for _ in range(3):
+            method(**run.base())
+        failure = bearer(2, ["conform-short-lived", "conform-refreshed", "conform-refreshed"])
+        if failure is None:  # four threads at once, the token endpoint answering late: one refresh
+            run.fake.reset()
+            tokens.reset()
+            gate = threading.Event()
+            tokens.queue(Reply(**{**token("conform-shared", 3600).__dict__, "hold": gate}))
+            method = getattr(client(), run.mode.name)
+            threads = [threading.Thread(target=method, kwargs=run.base()) for _ in range(4)]
+            for t in threads:
+                t.start()
+            threading.Timer(0.2, gate.set).start()
+            for t in threads:
+                t.join(30)
+            failure = bearer(1, ["conform-shared"] * 4)
+        if failure is None:  # four tasks at once: one refresh
+            run.fake.reset()
+            tokens.reset()
+            tokens.queue(token("conform-async", 3600))
+
+            async def tasks() -> None:
+                async with client(asynchronous=True) as ac:
+                    await asyncio.gather(*(getattr(ac, run.mode.name)(**run.base()) for _ in range(4)))
+
+            asyncio.run(tasks())
+            failure = bearer(1, ["conform-async"] * 4)
+    except Exception as exc:  # a call that failed: the check fails with it
+        failure = f"a call failed: {M.describe(exc)}"
+    finally:
+        tokens.default, run.fake.default = saved, saved_fake
+        run.fake.reset()
+        tokens.reset()
+    run.ledger.self_check(("auth_refresh",), failure)
+
+
+def _check_surfaces_and_body_fields(run: ModeRun) -> None:
+    """``endpoint.by_api_version``: a call with each listed version goes to its path; a
+    ``path_params`` entry ``in: body``: a value given to the call arrives as that body field."""
+    L = run.ledger
+    for versions, _expr, _query, _where in run.mode.version_endpoints:
+        c = run.call(run.base(), api_version=versions[0])
+        exp = endpoint_path(run, run.model, versions[0])
+        got = c.received.path if c.received else M.describe(c.error)
+        L.self_check(("surface", versions[0]), None if got == exp else f"api_version {versions[0]}: expected path {exp}, received {got}")
+    for name, _required in run.ir.body_fields:
+        value = "conform-" + name.replace("_", "-")
+        c = run.call({**run.base(), name: value})
+        field = M.get(c.body, (name,)) if c.received else M._MISSING
+        L.self_check(("body_field", name), None if field == value else f"{name}: expected body.{name} {M.show(value)}, received {M.describe(c.error) if c.error else M.show(field)}")
+
+
 def endpoint_path(run: ModeRun, model: str, version: str | None, stream: bool = False) -> str:
     """The endpoint path the spec declares, with its variables filled in."""
     from urllib.parse import quote
 
     data = run.spec.data["modes"][run.mode.name]
     template = str(data["endpoint"]["path"])
+    for alt in data["endpoint"].get("by_api_version") or ():  # another surface for this version
+        versions = alt["api_version"] if isinstance(alt["api_version"], list) else [alt["api_version"]]
+        if version in versions:
+            template = str(alt["path"])
+            break
     if stream and data.get("stream") is not None and "path" in (data["stream"].get("endpoint") or {}):
         template = str(data["stream"]["endpoint"]["path"])
     values = {"model": model, "api_version": version or ""}
-    for name, _env, default in run.ir.path_params:
-        values[name] = default or ""
+    values.update(path_values(run.ir.path_params))
     for name, value in values.items():
-        template = template.replace("{" + name + "}", quote(str(value), safe=""))
+        template = template.replace("{" + name + "}", quote(str(value), safe="@"))  # as path_quote
     return template
 
 
@@ -287,8 +425,10 @@ def _check_stream_request(run: ModeRun) -> None:
     if s.path_expr or s.query is not None:
         exp = endpoint_path(run, run.model, run.ir.version_default, stream=True)
         fails = [] if c.received.path == exp else [f"stream path: expected {exp}, received {c.received.path}"]
+        values = {"api_version": run.ir.version_default or "", **path_values(run.ir.path_params)}
         for k, v in s.query or ():
             got = _query1(c.received, k)
+            v = re.sub(r"\{(\w+)\}", lambda m: values.get(m.group(1), m.group(0)), v)
             if got != v:
                 fails.append(f"stream query {k}: expected {M.show(v)}, received {M.show(got)}")
         run.ledger.self_check(("stream_path",), fails[0] if fails else None)
@@ -360,6 +500,8 @@ def _run_transcript(run: ModeRun, t: Transcript) -> str | None:
         L.evidence(("auth",), t.label, header_fails["authorization"])
     elif ir.auth_type == "query" and ir.auth_query and ir.auth_query in (expect.get("query") or {}):
         L.evidence(("auth",), t.label, query_fail)
+    elif ir.auth_type in ("token", "google") and _token_header(ir)[0] in header_fails:
+        L.evidence(("auth",), t.label, header_fails[_token_header(ir)[0]])
     for name, _v in ir.headers:
         if name in header_fails:
             L.evidence(("header", name), t.label, header_fails[name])
@@ -369,6 +511,17 @@ def _run_transcript(run: ModeRun, t: Transcript) -> str | None:
         if ir.versions_where and not t.options.get("api_version"):
             var = next((v for v, pats, _ver, _w in ir.version_overrides if any(fnmatch.fnmatchcase(model, p) for p in pats)), "default")
             L.evidence(("version", var), t.label, path_fail)
+        version = t.options.get("api_version") or next(
+            (ver for _v, pats, ver, _w in ir.version_overrides if any(fnmatch.fnmatchcase(model, p) for p in pats)), ir.version_default
+        )
+        for versions, _expr, _query, _where in m.version_endpoints:
+            if version in versions:
+                L.evidence(("surface", versions[0]), t.label, path_fail or query_fail)
+                break
+    if "body" in expect:
+        for name, _required in ir.body_fields:
+            if name in params:
+                L.evidence(("body_field", name), t.label, M.first(M.diff(expect["body"].get(name), c.body.get(name) if isinstance(c.body, dict) else None)))
     if params.get("stream") and m.stream is not None and m.stream.flag and "body" in expect:
         flag = M.get(expect["body"], m.stream.flag)
         if flag is not M._MISSING:
@@ -378,12 +531,20 @@ def _run_transcript(run: ModeRun, t: Transcript) -> str | None:
 
 def _as_own(run: ModeRun, t: Transcript, params: dict[str, Any], expect: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """A parent's request transcript as this child sends it: the child's own model prefix for
-    the parent's, and the child's auth for the parent's (the wire request is what is checked)."""
+    the parent's, the child's auth for the parent's, and the child's endpoint path (with its
+    template variables) when the child declares another (the wire request is what is checked)."""
     ir = run.ir
     model = params.get("model")
     parent_prefix = f"{t.owner}/"
     if isinstance(model, str) and model.startswith(parent_prefix):
         params["model"] = (ir.model_prefix or "") + model[len(parent_prefix) :]
+    parent_endpoint = _parent_endpoint(run, t.owner)
+    if "path" in expect and parent_endpoint is not None and not t.options.get("api_version"):
+        streaming = bool(params.get("stream")) and run.mode.stream is not None
+        own = run.spec.data["modes"][run.mode.name]["endpoint"]
+        if (own.get("path"), own.get("query")) != parent_endpoint and expect["path"] == parent_endpoint[0]:
+            bare = ir.bare_model(str(params.get("model", run.model)))
+            expect = {**expect, "path": endpoint_path(run, bare, ir.version_default, stream=streaming)}
     headers = expect.get("headers")
     if isinstance(headers, dict) and any(API_KEY in str(v) for v in headers.values()):
         own = {k: v for k, v in headers.items() if API_KEY not in str(v)}
@@ -391,8 +552,32 @@ def _as_own(run: ModeRun, t: Transcript, params: dict[str, Any], expect: dict[st
             own["authorization"] = "Bearer " + ir.auth_prefix + API_KEY
         elif ir.auth_type == "header" and ir.auth_header:
             own[ir.auth_header.lower()] = ir.auth_prefix + API_KEY
+        elif ir.auth_type in ("token", "google"):
+            name, value = _token_header(ir)
+            own[name] = value
         expect = {**expect, "headers": own}
     return params, expect
+
+
+def _parent_endpoint(run: ModeRun, owner: str) -> tuple[Any, Any] | None:
+    """The endpoint (path, query) the spec ``owner`` declares for this mode, when it is one the
+    child extends (its transcripts are then inherited)."""
+    for src in run.spec.sources[1:]:
+        if src.stem == owner:
+            return _declared_endpoint(str(src), run.mode.name)
+    return None
+
+
+@functools.lru_cache(maxsize=64)
+def _declared_endpoint(source: str, mode: str) -> tuple[Any, Any]:
+    """The endpoint a spec file declares itself for ``mode`` (path, query), read once per run."""
+    from pathlib import Path
+
+    from specgen.spec.loader import load_yaml
+
+    data = load_yaml(Path(source), Path(source).name) or {}
+    endpoint = ((data.get("modes") or {}).get(mode) or {}).get("endpoint") or {}
+    return endpoint.get("path"), endpoint.get("query")
 
 
 def _attribute_param(run: ModeRun, name: str, transcript: str, failure: str | None, value: Any = _UNSET) -> None:
@@ -448,9 +633,16 @@ def _mentions(body: Any, name: str) -> bool:
     return isinstance(body, dict) and name in body
 
 
+def _token_header(ir: Any) -> tuple[str, str]:
+    """Where a token-auth spec sends the access token, and what the header holds in conformance."""
+    if ir.auth_header:
+        return ir.auth_header.lower(), ir.auth_prefix + ACCESS_TOKEN
+    return "authorization", "Bearer " + ir.auth_prefix + ACCESS_TOKEN
+
+
 def _substitute(value: Any) -> Any:
     if isinstance(value, str):
-        return value.replace("$API_KEY", API_KEY)
+        return value.replace("$API_KEY", API_KEY).replace("$ACCESS_TOKEN", ACCESS_TOKEN)
     if isinstance(value, dict):
         return {k: _substitute(v) for k, v in value.items()}
     if isinstance(value, list):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from specgen_runtime import wires
@@ -85,3 +86,58 @@ def other_model(patterns: list[str], preferred: str) -> str | None:
         if not any(fnmatch.fnmatchcase(cand, p) for p in patterns):
             return cand
     return None
+
+
+def path_values(path_params: list[tuple[str, list[str], str | None]], body_fields: Sequence[tuple[str, bool]] = ()) -> dict[str, str]:
+    """A host-safe value for each path parameter (its default, else ``conform-<name>``): the
+    runner passes them as the client's keywords, as a caller would. A body field (``in: body``)
+    gets one only when it is required: an optional one is left to the transcripts."""
+    optional = {name for name, required in body_fields if not required}
+    return {name: default or "conform-" + name.replace("_", "-") for name, _env, default in path_params if name not in optional}
+
+
+def token_answer(token_spec: dict[str, Any], access_token: str) -> dict[str, Any]:
+    """What a token endpoint answers, shaped by the spec's ``token_path`` and expiry paths."""
+    import time
+
+    answer: dict[str, Any] = {}
+
+    def put(path: str, value: Any) -> None:
+        parts = path.split(".")
+        cur = answer
+        for part in parts[:-1]:
+            cur = cur.setdefault(part, {})
+        cur[parts[-1]] = value
+
+    put(str(token_spec.get("token_path", "access_token")), access_token)
+    if "expires_at" in token_spec:
+        put(str(token_spec["expires_at"]), int(time.time()) + 3600)
+    else:
+        put(str(token_spec.get("expires_in", "expires_in")), 3600)
+    return answer
+
+
+_SA_KEY: list[str] = []
+
+
+def google_service_account(token_uri: str) -> dict[str, Any]:
+    """A Google service-account key (the JSON a key file holds) whose token endpoint is
+    ``token_uri``: google-auth signs a JWT with its freshly made RSA key and posts it there, so a
+    conformance run exercises the real credential flow against a loopback fake (needs google-auth,
+    whose dependency ``cryptography`` makes the key)."""
+    if not _SA_KEY:
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        _SA_KEY.append(pem.decode())
+    return {
+        "type": "service_account",
+        "project_id": "conform-project",
+        "private_key_id": "conform-key-id",
+        "private_key": _SA_KEY[0],
+        "client_email": "conform@conform-project.iam.gserviceaccount.com",
+        "client_id": "100000000000000000000",
+        "token_uri": token_uri,
+    }

@@ -20,7 +20,7 @@ from specgen_runtime.errors import ERROR_CLASSES
 
 __all__ = ["ResolvedSpec", "load_specs", "spec_files"]
 
-SUPPORTED_PROTOCOLS = {"sse", "ndjson", "json_array"}
+SUPPORTED_PROTOCOLS = {"sse", "ndjson", "json_array", "aws_eventstream"}
 TEMPLATE_VAR = re.compile(r"\{([^{}]*)\}")
 IDENT = re.compile(r"^[a-z][a-z0-9_]*$")
 #: top-level keys a spec never inherits through ``extends``: the provider's identity (its names,
@@ -227,6 +227,19 @@ def load_specs(specs_dir: Path, only: list[str] | None = None, files: list[Path]
                 other = alias if alias in names else owner[alias]
                 errors.append(SpecError(spec.data.where_value("aliases"), f"alias {alias!r} is already the name or an alias of {other!r}"))
             owner[alias] = spec.name
+    for spec in specs:  # a route's target is a spec of its own (this folder or built-in) that routes no further
+        for i, route in enumerate(spec.data.get("routes") or ()):
+            target = str(route["provider"])
+            where = spec.data["routes"][i].where_value("provider")
+            found = names[target].file if target in names else loader.find_base(target, spec.file)
+            if target == spec.name:
+                errors.append(SpecError(where, "a spec cannot route to itself"))
+            elif found is None:
+                errors.append(SpecError(where, f"routes: no spec named {target!r} here or among the built-in specs"))
+            else:
+                with contextlib.suppress(SpecError):
+                    if (loader.resolve(found)[0].get("routes") or ()):
+                        errors.append(SpecError(where, f"routes: {target!r} routes further; a route's target must not"))
     if errors:
         raise SpecErrors(errors)
     return specs
@@ -285,7 +298,26 @@ def check(data: Any, raw: Any, stem: str) -> list[SpecError]:
     if kind == "query" and "query" not in auth:
         err(data.where("auth"), "auth type 'query' needs query: NAME")
     if kind == "sigv4":
-        err(data.where("auth"), "auth type 'sigv4' has no runtime support yet")
+        sig = auth.get("sigv4")
+        if not sig:
+            err(data.where("auth"), "auth type 'sigv4' needs sigv4: {service: NAME, region: PATH_PARAM}")
+        elif sig.get("region") not in (data.get("path_params") or {}):
+            err(auth["sigv4"].where("region"), f"sigv4.region names {sig.get('region')!r}, which is not a path param")
+    if "sigv4" in auth and kind != "sigv4":
+        err(data["auth"].where("sigv4"), "auth.sigv4 applies to auth type 'sigv4' only")
+    if "google" in auth and kind != "google":
+        err(data["auth"].where("google"), "auth.google applies to auth type 'google' only")
+    for pname, source in (data.get("path_params") or {}).items():
+        if "credentials" in source and kind != "google":
+            err(data["path_params"][pname].where("credentials"), "path_params credentials: needs auth type 'google'")
+    for i, alt in enumerate(auth.get("alternatives") or ()):  # credentials used when there is no API key
+        where = auth["alternatives"].where(i)
+        if kind not in ("bearer", "header", "token"):
+            err(where, f"auth.alternatives replace a bearer, header or token auth, not {kind!r}")
+        if alt.get("type") == "header" and "header" not in alt:
+            err(where, "an alternative of type 'header' needs header: NAME")
+        if (alt.get("type") == "token") != ("token" in alt):
+            err(where, "an alternative has token: {...} exactly when its type is 'token'")
 
     seen_headers: dict[str, str] = {}
     for name in data.get("headers") or {}:
@@ -293,16 +325,23 @@ def check(data: Any, raw: Any, stem: str) -> list[SpecError]:
         if low in seen_headers:
             err(data["headers"].where(name), f"header {name!r} repeats {seen_headers[low]!r}: header names ignore case")
         seen_headers[low] = str(name)
-        if low == "authorization" and kind == "bearer":
+        if low == "authorization" and kind in ("bearer", "google"):
             err(data["headers"].where(name), "the authorization header is written by auth:; set auth.type: none to write it here")
         if kind == "header" and low == str(auth.get("header", "")).lower():
             err(data["headers"].where(name), f"header {name!r} is written by auth:")
 
     path_params = set((data.get("path_params") or {}).keys())
+    body_params = {k for k, v in (data.get("path_params") or {}).items() if isinstance(v, dict) and v.get("in") == "body"}
+    for k, v in (data.get("path_params") or {}).items():
+        if isinstance(v, dict) and "required" in v and v.get("in") != "body":
+            err(data["path_params"].where(k), f"path param {k!r}: required applies to one sent in: body (a URL variable is always required)")
     has_versions = "api_versions" in data
 
     def check_template(node: Any, key: str, text: str) -> None:
         for var in TEMPLATE_VAR.findall(text):
+            if var in body_params:
+                err(node.where_value(key), f"path param {{{var}}} is sent in the body (in: body), not in a URL")
+                continue
             if var == "model" or (var == "api_version" and has_versions) or var in path_params:
                 continue
             if var == "api_version":
@@ -317,6 +356,12 @@ def check(data: Any, raw: Any, stem: str) -> list[SpecError]:
 
     if isinstance(data.get("base_url"), str) and "{" in data["base_url"]:
         check_template(data, "base_url", data["base_url"])
+    for entry in data.get("base_urls") or ():
+        if "{" in str(entry.get("url", "")):
+            check_template(entry, "url", str(entry["url"]))
+        for var in entry.get("when") or {}:
+            if var not in path_params:
+                err(entry["when"].where(var), f"base_urls.when names {var!r}, which is not a path param")
     for section in ("add", "table"):
         for row_i, row in enumerate((data.get("errors") or {}).get(section) or ()):
             cls = row.get("raise")
@@ -350,6 +395,12 @@ def check(data: Any, raw: Any, stem: str) -> list[SpecError]:
             check_template(endpoint, "path", endpoint["path"])
         for qk, qv in (endpoint.get("query") or {}).items():
             check_template(endpoint["query"], qk, qv)
+        for alt in endpoint.get("by_api_version") or ():  # another surface, chosen by API version
+            if not has_versions:
+                err(alt.loc, "endpoint.by_api_version needs api_versions")
+            check_template(alt, "path", str(alt["path"]))
+            for qk, qv in (alt.get("query") or {}).items():
+                check_template(alt["query"], qk, qv)
         if "messages_transform" in mode:
             if mode_name != "chat":
                 err(mode.where("messages_transform"), "messages_transform applies to the chat mode only")
@@ -406,6 +457,8 @@ def check(data: Any, raw: Any, stem: str) -> list[SpecError]:
             proto = stream["protocol"]
             if proto not in SUPPORTED_PROTOCOLS:
                 err(stream.where_value("protocol"), f"stream protocol {proto!r} has no runtime decoder yet")
+            if "payload" in stream and proto != "aws_eventstream":
+                err(stream.where("payload"), "stream.payload applies to protocol aws_eventstream only")
             if "path" in (stream.get("endpoint") or {}):
                 check_template(stream["endpoint"], "path", stream["endpoint"]["path"])
             has_fmt, has_events = "format" in stream, "events" in stream
