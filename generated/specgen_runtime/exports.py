@@ -36,7 +36,13 @@ EXPORTS: dict[str, str] = {
     "cost_per_token": "registry:cost_per_token",
     "model_cost": "registry:model_cost",
     "Router": "router:Router",
+    "stream_chunk_builder": "compat:stream_chunk_builder",
+    "validate_environment": "compat:validate_environment",
+    "get_supported_openai_params": "compat:get_supported_openai_params",
+    "provider_list": "compat:provider_list",
 }
+#: compat functions that take the package's gateway first (``provider_list`` is a value: a list)
+_WITH_GATEWAY = frozenset({"validate_environment", "get_supported_openai_params"})
 
 
 def export(package: str, name: str) -> Any:
@@ -52,6 +58,15 @@ def export(package: str, name: str) -> Any:
     from specgen_runtime.entry import gateway
 
     gw = gateway(package)
+    if kind == "compat":
+        import functools
+
+        from specgen_runtime import compat
+
+        fn = getattr(compat, attr)
+        if attr == "provider_list":
+            return fn(gw)
+        return functools.partial(fn, gw) if attr in _WITH_GATEWAY else fn
     if kind == "gateway":
         return getattr(gw, attr)
     if kind == "registry":

@@ -215,10 +215,11 @@ def audit(
 
 
 def _evidence(results: list[Result], provider: str) -> dict[str, int]:
-    """What the provider's conformance results rest on: passed on a transcript citing the
-    documentation, on captured facts, on a transcript that states no source, on the self-check
-    alone (a policy of ours, which needs no transcript); unverified; failing."""
-    out = dict.fromkeys(("documentation", "captured", "unstated", "self_check", "unverified", "failing"), 0)
+    """What the provider's conformance results rest on: passed on a transcript of its own citing
+    the documentation, on captured facts, on one that states no source; only on its parent's
+    transcripts (run with its prefix, auth and paths); on the self-check alone (a policy of ours,
+    which needs no transcript); unverified; failing."""
+    out = dict.fromkeys(("documentation", "captured", "unstated", "inherited", "self_check", "unverified", "failing"), 0)
     for r in results:
         if r.provider != provider:
             continue
@@ -226,6 +227,8 @@ def _evidence(results: list[Result], provider: str) -> dict[str, int]:
             out["failing"] += 1
         elif r.status == UNVERIFIED:
             out["unverified"] += 1
+        elif r.status == PASS and r.inherited_only:
+            out["inherited"] += 1  # the parent's transcripts, run as this provider sends them
         elif r.status == PASS:
             out[r.basis or "self_check"] = out.get(r.basis or "self_check", 0) + 1
     return out

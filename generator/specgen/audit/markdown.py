@@ -58,23 +58,24 @@ def _summary(parity: dict[str, Any]) -> str:
     oracle = parity.get("oracle")
     _header(w, parity, "LiteLLM provider parity checklist")
     providers = parity["providers"]
-    totals = {k: sum(e["evidence"].get(k, 0) for e in providers.values()) for k in ("documentation", "captured", "unstated", "self_check", "unverified", "failing")}
+    totals = {k: sum(e["evidence"].get(k, 0) for e in providers.values()) for k in ("documentation", "captured", "unstated", "inherited", "self_check", "unverified", "failing")}
     in_ll = sum(1 for e in providers.values() if e["in_litellm"])
     w(
-        f"{len(providers)} providers ({in_ll} of them also in LiteLLM). Their conformance checks: {totals['documentation']} verified against the providers' documentation, "
-        f"{totals['captured']} against captured requests only, {totals['unstated']} against transcripts that name no source, "
-        f"{totals['self_check']} policies of ours checked by themselves; {totals['unverified']} unverified, {totals['failing']} failing.\n"
+        f"{len(providers)} providers ({in_ll} of them also in LiteLLM). Their conformance checks: {totals['documentation']} verified by the provider's own transcripts citing its documentation, "
+        f"{totals['captured']} by captured requests only, {totals['unstated']} by transcripts that name no source, {totals['inherited']} only by a parent's transcripts "
+        f"(run as the provider sends them), {totals['self_check']} policies of ours checked by themselves; {totals['unverified']} unverified, {totals['failing']} failing.\n"
     )
     w(
-        "Columns: **docs / captured / unstated / self / unverified / failing** count the provider's conformance checks by what they rest on: "
-        "a transcript citing the provider's documentation; only captured requests (the catalog's record of what another client sent); "
-        "a transcript that names no source; a policy of ours (drop, refuse, ranges, retries) that needs no transcript; no evidence; a failure. "
+        "Columns: **docs / captured / unstated / inherited / self / unverified / failing** count the provider's conformance checks by what they rest on: "
+        "a transcript of its own citing the provider's documentation; only captured requests (the catalog's record of what another client sent); "
+        "a transcript that names no source; only its parent's transcripts (e.g. OpenAI's, run with this provider's prefix, auth and paths); "
+        "a policy of ours (drop, refuse, ranges, retries) that needs no transcript; no evidence; a failure. "
         f"**params**: {VERIFIED} verified · {UNVERIFIED_CELL} declared but unverified · {FAILING} failing · gap (LiteLLM has it, the spec doesn't) · {OURS} ours only, over all modes. "
         "**conform**: request / response / stream / errors over all modes. Each provider's details: its page under `providers/`.\n"
     )
     w("## Summary\n")
-    w(f"| provider | modes | docs | captured | unstated | self | unverified | failing | params {VERIFIED} / {UNVERIFIED_CELL} / {FAILING} / gap / {OURS} | conform | oracle differences (unreviewed) |")
-    w("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    w(f"| provider | modes | docs | captured | unstated | inherited | self | unverified | failing | params {VERIFIED} / {UNVERIFIED_CELL} / {FAILING} / gap / {OURS} | conform | oracle differences (unreviewed) |")
+    w("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for name, entry in providers.items():
         ev = entry["evidence"]
         cells = [c["cell"] for data in entry["modes"].values() for c in data["params"].values()]
@@ -85,7 +86,7 @@ def _summary(parity: dict[str, Any]) -> str:
         counts = " / ".join(str(cells.count(c)) for c in (VERIFIED, UNVERIFIED_CELL, FAILING, GAP, OURS))
         w(
             f"| [{name}]({PROVIDER_PAGES}/{name}.md) | {', '.join(entry['modes']) or '—'} | {ev['documentation']} | {ev['captured']} | {ev['unstated']} | "
-            f"{ev['self_check']} | {ev['unverified']} | {ev['failing']} | {counts} | {groups} | {shown} |"
+            f"{ev['inherited']} | {ev['self_check']} | {ev['unverified']} | {ev['failing']} | {counts} | {groups} | {shown} |"
         )
     w("\n## High-level gaps (a shared abstraction is missing)\n")
     w("| abstraction | LiteLLM providers it blocks |")
@@ -125,8 +126,8 @@ def _provider_page(name: str, entry: dict[str, Any], oracle: dict[str, Any] | No
         w("LiteLLM has no provider of this name.\n")
     ev = entry["evidence"]
     w(
-        f"Conformance checks: {ev['documentation']} verified against the documentation, {ev['captured']} against captured requests only, "
-        f"{ev['unstated']} against transcripts naming no source, {ev['self_check']} policies checked by themselves; "
+        f"Conformance checks: {ev['documentation']} verified by its own transcripts citing the documentation, {ev['captured']} by captured requests only, "
+        f"{ev['unstated']} by transcripts naming no source, {ev['inherited']} only by its parent's transcripts, {ev['self_check']} policies checked by themselves; "
         f"{ev['unverified']} unverified, {ev['failing']} failing.\n"
     )
     for mode, data in entry["modes"].items():
