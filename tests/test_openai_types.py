@@ -5,7 +5,8 @@ name (its own and, through ``extends``, its parent's, ``set:`` variants included
 raise are left out) and every other ``response*.json`` / ``stream*.sse`` / ``stream*.ndjson`` in its
 fixture folders goes through the adapter's sans-I/O functions.  ``to_dict()`` of the response (and
 of every chunk, streamed whole and split into small pieces) must validate against the official
-``openai`` package's ``ChatCompletion`` / ``ChatCompletionChunk`` / ``CreateEmbeddingResponse``;
+``openai`` package's ``ChatCompletion`` / ``ChatCompletionChunk`` / ``CreateEmbeddingResponse`` /
+``Completion`` (legacy text completions, whose chunks are ``Completion`` objects too);
 a response and every chunk also carry a non-empty ``id``, shared by all chunks of one stream.
 A provider's value outside OpenAI's set for an OpenAI field (Groq's ``service_tier: "on_demand"``)
 is not passed through in that field.
@@ -22,7 +23,7 @@ from typing import Any
 
 import httpx
 import pytest
-from openai.types import CreateEmbeddingResponse
+from openai.types import Completion, CreateEmbeddingResponse
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 from pydantic import ValidationError
 
@@ -35,7 +36,7 @@ from conftest import FIXTURES, ROOT, own_reading_providers
 
 #: every built-in spec that reads answers with code of its own (conftest.own_reading_providers)
 PROVIDERS = list(own_reading_providers())
-MODES = ("chat", "embeddings")
+MODES = ("chat", "embeddings", "completions")
 LOOSE = ("response*.json", "stream*.sse", "stream*.ndjson")
 #: embeddings providers whose responses carry no token counts (Gemini's embedContent and
 #: batchEmbedContents; Cohere Embed on Bedrock InvokeModel): their results have no usage (README,
@@ -111,10 +112,16 @@ def _validate(model: Any, data: dict[str, Any], what: str) -> None:
         raise AssertionError(f"{what} is not a valid openai {model.__name__}:\n{exc}\n{json.dumps(data, indent=1)[:3000]}") from None
 
 
-def _check_chunks(chunks: list[dict[str, Any]], what: str) -> None:
+def _check_chunks(chunks: list[dict[str, Any]], what: str, mode: str = "chat") -> None:
     assert chunks, f"{what}: the stream gave no chunks"
     for i, chunk in enumerate(chunks):
-        _validate(ChatCompletionChunk, chunk, f"{what} chunk {i}")
+        if mode == "completions":
+            # a text-completion chunk is a Completion whose finish_reason is null until the last
+            # (as OpenAI streams them; the type, made for whole responses, requires one)
+            whole = {**chunk, "choices": [{**c, "finish_reason": c.get("finish_reason") or "stop"} for c in chunk["choices"]]}
+            _validate(Completion, whole, f"{what} chunk {i}")
+        else:
+            _validate(ChatCompletionChunk, chunk, f"{what} chunk {i}")
         assert isinstance(chunk.get("id"), str) and chunk["id"], f"{what} chunk {i} has no id: {chunk.get('id')!r}"
     ids = {c["id"] for c in chunks}
     assert len(ids) == 1, f"{what}: the chunks of one stream carry different ids {sorted(ids)}"
@@ -125,7 +132,10 @@ def test_every_fixture_is_collected() -> None:
     seen = {(c.provider, c.mode, c.kind) for c in CASES}
     for name in PROVIDERS:
         module = _module(name)
-        assert (name, "chat", "response") in seen and (name, "chat", "stream") in seen, name
+        if hasattr(module, "chat"):
+            assert (name, "chat", "response") in seen and (name, "chat", "stream") in seen, name
+        if hasattr(module, "completions"):
+            assert (name, "completions", "response") in seen, name
         if hasattr(module, "embeddings"):
             assert (name, "embeddings", "response") in seen, name
     on_disk = {p.resolve() for p in FIXTURES.glob("*/*/*") if p.parent.name in MODES and any(p.match(g) for g in LOOSE)}
@@ -145,18 +155,18 @@ def test_response_validates_as_openai_type(case: Recorded) -> None:
             data = {**data, "usage": {"prompt_tokens": 0, "total_tokens": 0}}
         _validate(CreateEmbeddingResponse, data, case.id)
         return
-    _validate(ChatCompletion, data, case.id)
+    _validate(Completion if case.mode == "completions" else ChatCompletion, data, case.id)
     assert isinstance(data.get("id"), str) and data["id"], f"{case.id} has no id: {data.get('id')!r}"
 
 
 @pytest.mark.parametrize("case", STREAMS, ids=[c.id for c in STREAMS])
 def test_stream_chunks_validate_as_openai_type(case: Recorded) -> None:
-    parse = _module(case.provider).chat.parse_stream
+    parse = getattr(_module(case.provider), case.mode).parse_stream
     whole = [c.to_dict() for c in parse([case.body])]
-    _check_chunks(whole, case.id)
+    _check_chunks(whole, case.id, case.mode)
     for size in (1, 7):
         split = [c.to_dict() for c in parse(_pieces(case.body, size))]
-        _check_chunks(split, f"{case.id} (split every {size} bytes)")
+        _check_chunks(split, f"{case.id} (split every {size} bytes)", case.mode)
         assert len(split) == len(whole), f"{case.id}: split every {size} bytes gives {len(split)} chunks, whole {len(whole)}"
 
 

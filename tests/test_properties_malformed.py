@@ -41,6 +41,8 @@ from specgen_runtime.types import (
     EmbeddingResponse,
     Function,
     Message,
+    TextCompletion,
+    TextCompletionChunk,
     ToolCall,
     Usage,
 )
@@ -66,8 +68,13 @@ def _cases() -> list[tuple[str, str]]:
     out = []
     for name in PROVIDERS:
         module = _module(name)
-        out += [(name, mode) for mode in ("chat", "embeddings") if hasattr(module, mode)]
+        out += [(name, mode) for mode in ("chat", "embeddings", "completions") if hasattr(module, mode)]
     return out
+
+
+def _stream_cases() -> list[tuple[str, str]]:
+    """(provider, mode) of every streaming mode with a recorded stream (chat always has one)."""
+    return [(n, m) for n, m in _cases() if m == "chat" or (m == "completions" and _recorded(n, m)[1])]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -125,6 +132,18 @@ def read_everything(result: Any) -> None:
                 _is(x, float, int, what=f"data[{i}].embedding[{k}]")
             _is(item.to_dict(), dict, what=f"data[{i}].to_dict()")
         return
+    if isinstance(result, TextCompletion | TextCompletionChunk):
+        _is(result.id, str, what="id")
+        _is(result.created, int, what="created")
+        _is(result.model, str, what="model")
+        _read_usage(result.usage, "usage")
+        for i, choice in enumerate(_is(result.choices, list, what="choices")):
+            _is(choice.index, int, what=f"choices[{i}].index")
+            _is(choice.text, str, what=f"choices[{i}].text")
+            _is(choice.logprobs, dict, type(None), what=f"choices[{i}].logprobs")
+            _is(choice.finish_reason, str, type(None), what=f"choices[{i}].finish_reason")
+            _is(choice.to_dict(), dict, what=f"choices[{i}].to_dict()")
+        return
     _is(result, ChatCompletion, ChatCompletionChunk, what="result")
     _is(result.id, str, what="id")
     _is(result.object, str, what="object")
@@ -156,12 +175,12 @@ def _response(name: str, mode: str, body: bytes) -> Callable[[], list[Any]]:
     return lambda: [getattr(_module(name), mode).parse_response(response)]
 
 
-def _stream(name: str, body: bytes) -> Callable[[], Iterable[Any]]:
-    return lambda: _module(name).chat.parse_stream([body], model="m")
+def _stream(name: str, body: bytes, mode: str = "chat") -> Callable[[], Iterable[Any]]:
+    return lambda: getattr(_module(name), mode).parse_stream([body], model="m")
 
 
 def _results(kind: str, name: str, mode: str, body: bytes) -> Callable[[], Iterable[Any]]:
-    return _response(name, mode, body) if kind == "response" else _stream(name, body)
+    return _response(name, mode, body) if kind == "response" else _stream(name, body, mode)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -339,16 +358,16 @@ def test_recorded_response_with_one_value_broken(name: str, mode: str, data: st.
     _parses_or_raises_typed(name, _response(name, mode, json.dumps(broken).encode()))
 
 
-@pytest.mark.parametrize("name", PROVIDERS)
+@pytest.mark.parametrize(("name", "mode"), _stream_cases())
 @settings(SETTINGS, max_examples=100)
 @given(data=st.data(), new=JSON, remove=st.booleans())
-def test_recorded_stream_with_one_value_in_one_frame_broken(name: str, data: st.DataObject, new: Any, remove: bool) -> None:
-    stream = data.draw(st.sampled_from(_recorded(name, "chat")[1]))
+def test_recorded_stream_with_one_value_in_one_frame_broken(name: str, mode: str, data: st.DataObject, new: Any, remove: bool) -> None:
+    stream = data.draw(st.sampled_from(_recorded(name, mode)[1]))
     i = data.draw(st.integers(0, len(stream.payloads) - 1))
     frame = stream.payloads[i][2]
     path = data.draw(st.sampled_from(_paths(frame)))
     broken = _mutate(frame, path, new, remove and bool(path))
-    _parses_or_raises_typed(name, _stream(name, stream.with_payload(i, broken)))
+    _parses_or_raises_typed(name, _stream(name, stream.with_payload(i, broken), mode))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -419,6 +438,11 @@ WRONG_SHAPES = [
     WrongShape(("gemini",), "embeddings", "gemini/embeddings/response_batch.json", ("embeddings", 0, "values"), "0.0023064255"),
     WrongShape(("ollama",), "embeddings", "ollama/embeddings/response.json", ("embeddings",), {"0": [0.010071029]}),
     WrongShape(("ollama",), "embeddings", "ollama/embeddings/response.json", ("embeddings", 0), "0.010071029"),
+    WrongShape(("text_completion_openai",), "completions", "text_completion_openai/completions/response.json", ("choices", 0, "text"), ["This is"]),
+    WrongShape(("text_completion_openai",), "completions", "text_completion_openai/completions/response.json", ("choices", 0, "index"), "zero"),
+    WrongShape(("text_completion_openai",), "completions", "text_completion_openai/completions/response.json", ("usage",), [5, 7, 12]),
+    WrongShape(("text_completion_openai",), "completions", "text_completion_openai/completions/stream.sse", ("choices", 0, "text"), 4),
+    WrongShape(("text_completion_codestral",), "completions", "text_completion_codestral/completions/response.json", ("choices", 0, "message"), "def"),
 ]
 EXPLICIT = [(name, shape) for shape in WRONG_SHAPES for name in shape.providers]
 
@@ -456,13 +480,13 @@ def test_wrong_shape_raises_response_validation_error(name: str, shape: WrongSha
     assert caught.value.provider == name, f"{type(caught.value).__name__} names {caught.value.provider!r}"
     if kind == "stream":  # the async twin too
         with pytest.raises(APIResponseValidationError) as caught:
-            asyncio.run(_read_async_stream(name, body))
+            asyncio.run(_read_async_stream(name, body, shape.mode))
         assert caught.value.provider == name, f"{type(caught.value).__name__} names {caught.value.provider!r}"
 
 
-async def _read_async_stream(name: str, body: bytes) -> None:
+async def _read_async_stream(name: str, body: bytes, mode: str = "chat") -> None:
     async def chunks() -> AsyncIterator[bytes]:
         yield body
 
-    async for chunk in _module(name).chat.aparse_stream(chunks(), model="m"):
+    async for chunk in getattr(_module(name), mode).aparse_stream(chunks(), model="m"):
         read_everything(chunk)

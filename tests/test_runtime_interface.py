@@ -63,12 +63,17 @@ def test_typed_params_catch_a_misspelt_one(tmp_path: Path, monkeypatch: pytest.M
         "c = anthropic.Client(api_key='k')\n"
         "r = c.chat(model='m', messages=[{'role': 'user', 'content': 'x'}], temperature=0.5, stop=['END'])\n"
         "e = openai.Client(api_key='k').embeddings(model='m', input='x', dimensions=8)\n"
+        "from specgen_providers import text_completion_codestral\n"
+        "t = text_completion_codestral.Client(api_key='k').completions(model='m', prompt='def', suffix='x', seed=1)\n"
+        "print(t.choices[0].text)\n"
     )
     bad = tmp_path / "bad.py"
     bad.write_text(
         "from specgen_providers import anthropic\n"
         "anthropic.Client(api_key='k').chat(model='m', messages=[], temprature=0.5)\n"
         "anthropic.Client(api_key='k').chat(model='m', messages=[], temperature='hot')\n"
+        "from specgen_providers import text_completion_codestral\n"
+        "text_completion_codestral.Client(api_key='k').completions(model='m', prompt='x', sufix='y')\n"
     )
     args = ["--no-incremental", "--python-version", "3.11", "--ignore-missing-imports", "--config-file", ""]
     monkeypatch.setenv("MYPYPATH", str(ROOT / "generated"))
@@ -77,3 +82,4 @@ def test_typed_params_catch_a_misspelt_one(tmp_path: Path, monkeypatch: pytest.M
     out, _err, code = mypy_api.run([*args, str(bad)])
     assert code == 1 and 'Unexpected keyword argument "temprature"' in out and 'did you mean "temperature"' in out, out
     assert "bad.py:3: error" in out, out  # temperature="hot": not a float
+    assert 'Unexpected keyword argument "sufix"' in out, out  # completions() is typed the same way

@@ -2,7 +2,7 @@
 """Generated provider adapters: ``from specgen_providers import anthropic``.
 
 Importing this package imports no adapter; each module is loaded on first use. The LiteLLM-style
-entry points (``completion``, ``acompletion``, ``embedding``, ``get_model_info``, ``Router``, the
+entry points (``completion``, ``acompletion``, ``text_completion``, ``embedding``, ``get_model_info``, ``Router``, the
 error classes, ...) are loaded from ``specgen_runtime`` on first use too, bound to this package.
 """
 
@@ -127,6 +127,9 @@ PROVIDERS: tuple[str, ...] = (
     "synthetic",
     "tencent",
     "tensormesh",
+    "text_completion_codestral",
+    "text_completion_inception",
+    "text_completion_openai",
     "tgi",
     "together_ai",
     "upstage",

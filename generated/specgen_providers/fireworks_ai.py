@@ -758,7 +758,7 @@ ChatParams = TypedDict(  # noqa: UP013
         "repetition_penalty": Any,
         "mirostat_target": Any,
         "mirostat_lr": Any,
-        "echo": Any,
+        "echo": bool,
         "prompt_truncate_len": Any,
         "context_length_exceeded_behavior": Any,
         "max_completion_tokens": int,

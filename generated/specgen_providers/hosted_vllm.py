@@ -773,7 +773,7 @@ ChatParams = TypedDict(  # noqa: UP013
         "prompt_logprobs": Any,
         "allowed_token_ids": Any,
         "bad_words": Any,
-        "echo": Any,
+        "echo": bool,
         "add_generation_prompt": Any,
         "continue_final_message": Any,
         "add_special_tokens": Any,

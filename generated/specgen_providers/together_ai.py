@@ -722,7 +722,7 @@ ChatParams = TypedDict(  # noqa: UP013
         "min_p": Any,
         "repetition_penalty": Any,
         "safety_model": Any,
-        "echo": Any,
+        "echo": bool,
         "extra_headers": Mapping[str, str],
         "extra_body": Mapping[str, Any],
     },

@@ -13,7 +13,7 @@ import os
 import re
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from urllib.parse import quote, unquote
 
 from specgen_runtime.errors import (
@@ -25,8 +25,21 @@ from specgen_runtime.errors import (
     register_secret,
     scrub_cut,
 )
-from specgen_runtime.shape import check_chunk, check_completion, check_embeddings, new_id
-from specgen_runtime.types import ChatCompletion, ChatCompletionChunk, EmbeddingResponse, ModelInfo
+from specgen_runtime.shape import (
+    check_chunk,
+    check_completion,
+    check_embeddings,
+    check_text_completion,
+    new_id,
+)
+from specgen_runtime.types import (
+    ChatCompletion,
+    ChatCompletionChunk,
+    EmbeddingResponse,
+    ModelInfo,
+    TextCompletion,
+    TextCompletionChunk,
+)
 
 if TYPE_CHECKING:  # adapters import httpx themselves; the spec checks (formats, via here) need not
     import httpx
@@ -83,6 +96,8 @@ __all__ = [
     "set_path",
     "str_at",
     "take_model",
+    "text_chunk",
+    "text_completion",
     "transform",
     "url",
     "usage_from",
@@ -598,6 +613,25 @@ def embeddings_result(out: dict[str, Any], provider: str, model: str = "") -> Em
     return EmbeddingResponse(check_embeddings(out, provider, model))
 
 
+def text_completion(out: dict[str, Any], provider: str, model: str = "") -> TextCompletion:
+    """The checked ``TextCompletion`` of an OpenAI legacy ``text_completion`` dict."""
+    return TextCompletion(check_text_completion(out, provider, model))
+
+
+def text_chunk(state: StreamState, obj: dict[str, Any]) -> TextCompletionChunk:
+    """One checked chunk of a streamed text completion: one id for the whole stream (the
+    provider's first, else made up once); a choice with a finish reason finishes the stream."""
+    if not state.id:
+        rid = obj.get("id")
+        state.id = rid if isinstance(rid, str) and rid else new_id("cmpl-")
+    if isinstance(obj.get("model"), str) and obj["model"]:
+        state.model = obj["model"]
+    chunk = check_text_completion(obj, state.provider, state.model, state.id, state.created)
+    if any(c.get("finish_reason") is not None for c in chunk["choices"]):
+        state.finished = True
+    return TextCompletionChunk(chunk)
+
+
 def finish_reason(raw: Any, table: Mapping[str, str], default: str | None) -> str | None:
     """A provider's finish reason through the spec's map (``default`` for an unmapped one)."""
     if raw is None:
@@ -974,6 +1008,8 @@ def now() -> int:
 
 _MALFORMED = (KeyError, TypeError, ValueError, IndexError, AttributeError, RecursionError)
 Handler = Callable[[StreamState, str, str], "ChatCompletionChunk | None"]
+#: what a stream handler makes of one frame: a chat chunk, or a text-completion chunk
+_C = TypeVar("_C", ChatCompletionChunk, TextCompletionChunk)
 
 
 def _decode_error(state: StreamState, exc: BaseException) -> StreamInterruptedError:
@@ -987,10 +1023,10 @@ def _decode_error(state: StreamState, exc: BaseException) -> StreamInterruptedEr
 def run_stream(
     chunks: Iterable[bytes],
     decoder: Decoder,
-    handler: Handler,
+    handler: Callable[[StreamState, str, str], _C | None],
     state: StreamState,
     terminated: bool,
-) -> Iterator[ChatCompletionChunk]:
+) -> Iterator[_C]:
     """Feed ``chunks`` through ``decoder`` and ``handler``; stop at the terminator; check completeness."""
     problem: StreamInterruptedError | None = None
     try:
@@ -1019,10 +1055,10 @@ def run_stream(
 async def arun_stream(
     chunks: AsyncIterable[bytes],
     decoder: Decoder,
-    handler: Handler,
+    handler: Callable[[StreamState, str, str], _C | None],
     state: StreamState,
     terminated: bool,
-) -> AsyncIterator[ChatCompletionChunk]:
+) -> AsyncIterator[_C]:
     """The async twin of :func:`run_stream`."""
     problem: StreamInterruptedError | None = None
     try:

@@ -1,5 +1,6 @@
 """One entry point for every provider, LiteLLM's common path: ``completion()``, ``acompletion()``,
-``embedding()``, ``aembedding()``, ``list_models()``, ``alist_models()``.
+``text_completion()``, ``atext_completion()``, ``embedding()``, ``aembedding()``, ``list_models()``,
+``alist_models()``.
 
 A generated package (``specgen_providers``, or one built with ``specgen build --out mypkg``) exports
 these names lazily (:mod:`specgen_runtime.exports`), each bound to the :class:`Gateway` of that
@@ -28,6 +29,8 @@ if TYPE_CHECKING:
         ChatCompletionChunk,
         EmbeddingResponse,
         ModelInfo,
+        TextCompletion,
+        TextCompletionChunk,
     )
 
 __all__ = ["Gateway", "Route", "gateway"]
@@ -333,7 +336,7 @@ class Gateway:
         drop_params: bool | None,
     ) -> tuple[Route, Any]:
         """The route of ``model`` and the pooled client's method for ``mode`` (``chat``,
-        ``embeddings``); ``params`` made ready for it (extra headers in, ignored keywords out)."""
+        ``embeddings``, ``completions``); ``params`` made ready for it (extra headers in, ignored keywords out)."""
         route = self.resolve(model, custom_llm_provider)
         if extra_headers is not None:
             params["extra_headers"] = extra_headers
@@ -435,6 +438,88 @@ class Gateway:
         if stream:
             return await chat(model=route.model, messages=messages, stream=True, **params)  # type: ignore[no-any-return]
         result = await chat(model=route.model, messages=messages, **params)
+        result._origin = route
+        return result  # type: ignore[no-any-return]
+
+    def text_completion(
+        self,
+        model: str,
+        prompt: Any = None,
+        *,
+        stream: bool = False,
+        api_key: str | None = None,
+        api_base: str | None = None,
+        base_url: str | None = None,
+        api_version: str | None = None,
+        timeout: Any = None,
+        num_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        custom_llm_provider: str | None = None,
+        drop_params: bool | None = None,
+        additional_drop_params: Sequence[str] | None = None,
+        **params: Any,
+    ) -> TextCompletion | Iterator[TextCompletionChunk]:
+        """A legacy OpenAI-style text completion from ``provider/model`` (the provider's spec
+        declares the ``completions`` mode; ``suffix=`` for fill-in-the-middle); ``stream=True``
+        returns an iterator of ``text_completion`` chunks."""
+        route, complete = self._target(
+            "completions",
+            False,
+            model,
+            params,
+            custom_llm_provider=custom_llm_provider,
+            extra_headers=extra_headers,
+            additional_drop_params=additional_drop_params,
+            api_key=api_key,
+            api_base=api_base or base_url,
+            api_version=api_version,
+            timeout=timeout,
+            num_retries=num_retries,
+            drop_params=drop_params,
+        )
+        if stream:
+            return complete(model=route.model, prompt=prompt, stream=True, **params)  # type: ignore[no-any-return]
+        result = complete(model=route.model, prompt=prompt, **params)
+        result._origin = route
+        return result  # type: ignore[no-any-return]
+
+    async def atext_completion(
+        self,
+        model: str,
+        prompt: Any = None,
+        *,
+        stream: bool = False,
+        api_key: str | None = None,
+        api_base: str | None = None,
+        base_url: str | None = None,
+        api_version: str | None = None,
+        timeout: Any = None,
+        num_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        custom_llm_provider: str | None = None,
+        drop_params: bool | None = None,
+        additional_drop_params: Sequence[str] | None = None,
+        **params: Any,
+    ) -> TextCompletion | AsyncIterator[TextCompletionChunk]:
+        """:meth:`text_completion`, awaited; ``stream=True`` returns an async iterator of chunks."""
+        route, complete = self._target(
+            "completions",
+            True,
+            model,
+            params,
+            custom_llm_provider=custom_llm_provider,
+            extra_headers=extra_headers,
+            additional_drop_params=additional_drop_params,
+            api_key=api_key,
+            api_base=api_base or base_url,
+            api_version=api_version,
+            timeout=timeout,
+            num_retries=num_retries,
+            drop_params=drop_params,
+        )
+        if stream:
+            return await complete(model=route.model, prompt=prompt, stream=True, **params)  # type: ignore[no-any-return]
+        result = await complete(model=route.model, prompt=prompt, **params)
         result._origin = route
         return result  # type: ignore[no-any-return]
 

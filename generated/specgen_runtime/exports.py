@@ -22,6 +22,8 @@ EXPORTS: dict[str, str] = {
     "acompletion": "gateway:acompletion",
     "embedding": "gateway:embedding",
     "aembedding": "gateway:aembedding",
+    "text_completion": "gateway:text_completion",
+    "atext_completion": "gateway:atext_completion",
     "list_models": "gateway:list_models",
     "alist_models": "gateway:alist_models",
     "get_llm_provider": "gateway:get_llm_provider",

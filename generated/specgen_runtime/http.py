@@ -38,7 +38,7 @@ from specgen_runtime.errors import (
     UnsupportedParamsError,
     scrub,
 )
-from specgen_runtime.modes import ChatMode, Mode
+from specgen_runtime.modes import ChatMode, CompletionsMode, Mode
 from specgen_runtime.types import ChatCompletionChunk
 
 if TYPE_CHECKING:
@@ -551,7 +551,8 @@ class Client(_BaseClient):
         response = self._send(request, _model_of(params), False)
         return mode.parse_response(response)
 
-    def _stream(self, mode: ChatMode, params: Mapping[str, Any]) -> Iterator[ChatCompletionChunk]:
+    def _stream(self, mode: ChatMode | CompletionsMode, params: Mapping[str, Any]) -> Iterator[Any]:
+        """The chunks of a streamed call (chat chunks, or text-completion chunks for completions)."""
         if self.routes and (routed := self._route(mode.name, params)) is not None:
             sub, sub_mode, params = routed
             chunks: Iterator[ChatCompletionChunk] = sub._stream(sub_mode, params)
@@ -559,15 +560,16 @@ class Client(_BaseClient):
         model = _model_of(params)
         request = self._build(mode, {**params, "stream": True}, self._key())
         emulated = request.extensions.get(EMULATED_STREAM)
-        if emulated is not None:  # a request the provider cannot stream: one response, replayed
+        # a request the provider cannot stream (chat only): one response, replayed
+        if emulated is not None and isinstance(mode, ChatMode):
             completion = mode.parse_response(self._send(request, model, False))
             return iter(emulated_chunks(completion, bool(emulated.get("include_usage"))))
         response = self._send(request, model, True)
         return self._iterate(mode, response, model)
 
     def _iterate(
-        self, mode: ChatMode, response: httpx.Response, model: str | None
-    ) -> Iterator[ChatCompletionChunk]:
+        self, mode: ChatMode | CompletionsMode, response: httpx.Response, model: str | None
+    ) -> Iterator[Any]:
         chunks = response.iter_bytes()
         failure: httpx.HTTPError | None = None
         try:
@@ -714,8 +716,8 @@ class AsyncClient(_BaseClient):
         return mode.parse_response(response)
 
     async def _stream(
-        self, mode: ChatMode, params: Mapping[str, Any]
-    ) -> AsyncIterator[ChatCompletionChunk]:
+        self, mode: ChatMode | CompletionsMode, params: Mapping[str, Any]
+    ) -> AsyncIterator[Any]:
         if self.routes and (routed := self._route(mode.name, params)) is not None:
             sub, sub_mode, params = routed
             chunks: AsyncIterator[ChatCompletionChunk] = await sub._stream(sub_mode, params)
@@ -723,15 +725,16 @@ class AsyncClient(_BaseClient):
         model = _model_of(params)
         request = self._build(mode, {**params, "stream": True}, await self._key())
         emulated = request.extensions.get(EMULATED_STREAM)
-        if emulated is not None:  # a request the provider cannot stream: one response, replayed
+        # a request the provider cannot stream (chat only): one response, replayed
+        if emulated is not None and isinstance(mode, ChatMode):
             completion = mode.parse_response(await self._send(request, model, False))
             return _replay(emulated_chunks(completion, bool(emulated.get("include_usage"))))
         response = await self._send(request, model, True)
         return self._iterate(mode, response, model)
 
     async def _iterate(
-        self, mode: ChatMode, response: httpx.Response, model: str | None
-    ) -> AsyncIterator[ChatCompletionChunk]:
+        self, mode: ChatMode | CompletionsMode, response: httpx.Response, model: str | None
+    ) -> AsyncIterator[Any]:
         chunks = response.aiter_bytes()
         failure: httpx.HTTPError | None = None
         try:

@@ -1,4 +1,5 @@
-"""The typed shape of a generated mode (``<provider>.chat``, ``<provider>.embeddings``)."""
+"""The typed shape of a generated mode (``<provider>.chat``, ``<provider>.embeddings``,
+``<provider>.completions``)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,15 @@ from typing import Any, Generic, Protocol, TypeVar
 
 import httpx
 
-from specgen_runtime.types import ChatCompletion, ChatCompletionChunk, EmbeddingResponse
+from specgen_runtime.types import (
+    ChatCompletion,
+    ChatCompletionChunk,
+    EmbeddingResponse,
+    TextCompletion,
+    TextCompletionChunk,
+)
 
-__all__ = ["BuildRequest", "ChatMode", "EmbeddingsMode", "Mode"]
+__all__ = ["BuildRequest", "ChatMode", "CompletionsMode", "EmbeddingsMode", "Mode"]
 
 R = TypeVar("R", covariant=True)
 
@@ -42,6 +49,18 @@ class AParseStream(Protocol):
     ) -> AsyncIterator[ChatCompletionChunk]: ...
 
 
+class ParseTextStream(Protocol):
+    def __call__(
+        self, chunks: Iterable[bytes], *, model: str | None = None
+    ) -> Iterator[TextCompletionChunk]: ...
+
+
+class AParseTextStream(Protocol):
+    def __call__(
+        self, chunks: AsyncIterable[bytes], *, model: str | None = None
+    ) -> AsyncIterator[TextCompletionChunk]: ...
+
+
 T = TypeVar("T")
 
 
@@ -61,3 +80,11 @@ class ChatMode(Mode[ChatCompletion]):
 @dataclass(frozen=True, slots=True)
 class EmbeddingsMode(Mode[EmbeddingResponse]):
     pass
+
+
+@dataclass(frozen=True, slots=True)
+class CompletionsMode(Mode[TextCompletion]):
+    """Legacy text completions (``/completions``) and fill-in-the-middle (``prompt`` + ``suffix``)."""
+
+    parse_stream: ParseTextStream
+    aparse_stream: AParseTextStream

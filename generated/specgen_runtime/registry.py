@@ -150,9 +150,10 @@ class Registry:
             "id": str(info.get("id", "")),
             "provider": provider,
             "litellm_provider": provider,
-            "mode": "embedding"
-            if info.get("mode") == "embeddings"
-            else str(info.get("mode") or "chat"),
+            # LiteLLM's mode names: "embedding", "completion" (legacy text completions)
+            "mode": {"embeddings": "embedding", "completions": "completion"}.get(
+                str(info.get("mode") or "chat"), str(info.get("mode") or "chat")
+            ),
             "max_tokens": info.get("max_output"),
             "max_input_tokens": info.get("context_window"),
             "max_output_tokens": info.get("max_output"),

@@ -1,7 +1,7 @@
 """The OpenAI shape of every result, checked once where the result is made.
 
-Every adapter, whatever its wire, ends with an OpenAI ``chat.completion``, ``chat.completion.chunk``
-or embeddings dict; the functions here check that dict in place before it is wrapped in a result
+Every adapter, whatever its wire, ends with an OpenAI ``chat.completion``, ``chat.completion.chunk``,
+legacy ``text_completion`` or embeddings dict; the functions here check that dict in place before it is wrapped in a result
 view, so that reading any attribute of a result never raises and ``to_dict()`` is JSON that the
 official ``openai`` types accept:
 
@@ -36,6 +36,7 @@ __all__ = [
     "check_chunk",
     "check_completion",
     "check_embeddings",
+    "check_text_completion",
     "new_id",
 ]
 
@@ -411,4 +412,62 @@ def check_embeddings(out: dict[str, Any], provider: str, model: str = "") -> dic
         problem = exc
     if problem is not None:
         raise _invalid(provider, model or None, problem, "embeddings response")
+    return out
+
+
+#: the finish reasons of OpenAI's legacy completion choice
+TEXT_FINISH_REASONS = frozenset({"stop", "length", "content_filter"})
+
+
+def check_text_completion(
+    out: dict[str, Any],
+    provider: str,
+    model: str = "",
+    stream_id: str | None = None,
+    created: int | None = None,
+) -> dict[str, Any]:
+    """Check an OpenAI legacy ``text_completion`` dict in place (a response, or with ``stream_id``
+    one stream chunk); returns it. Each choice has a string ``text``, an ``index``, ``logprobs``
+    (an object or null) and a ``finish_reason`` (one of OpenAI's three; a response's is never null)."""
+    problem: _Bad | None = None
+    chunk = stream_id is not None
+    try:
+        _head(out, "text_completion", model, stream_id or new_id("cmpl-"), created)
+        if stream_id:
+            out["id"] = stream_id
+        choices = out.get("choices")
+        if choices is None and chunk:
+            choices = out["choices"] = []
+        if not isinstance(choices, list):
+            raise _Bad("choices", choices)
+        for i, choice in enumerate(choices):
+            where = f"choices[{i}]"
+            if not isinstance(choice, dict):
+                raise _Bad(where, choice)
+            index = choice.setdefault("index", i)
+            if not _is_int(index):
+                raise _Bad(where + ".index", index)
+            text = choice.get("text")
+            if text is None:
+                choice["text"] = ""
+            elif not isinstance(text, str):
+                raise _Bad(where + ".text", text)
+            choice.setdefault("logprobs", None)
+            _logprobs(choice, where)
+            _finish(choice, where, not chunk)
+            reason = choice.get("finish_reason")
+            if reason is not None and reason not in TEXT_FINISH_REASONS:
+                choice["finish_reason"] = "stop"
+                _move(choice, "finish_reason", reason)
+        if "usage" in out:
+            _usage(out)
+    except _Bad as exc:
+        problem = exc
+    if problem is not None:
+        raise _invalid(
+            provider,
+            model or None,
+            problem,
+            "text completion chunk" if chunk else "text completion",
+        )
     return out

@@ -21,6 +21,9 @@ __all__ = [
     "Function",
     "Message",
     "ModelInfo",
+    "TextChoice",
+    "TextCompletion",
+    "TextCompletionChunk",
     "ToolCall",
     "Usage",
     "WireView",
@@ -248,6 +251,51 @@ class ChatCompletionChunk(_Completion):
         return [ChunkChoice(c) for c in self._data.get("choices") or ()]
 
 
+class TextChoice(WireView):
+    """One choice of a legacy text completion (``text_completion``): its text, not a message."""
+
+    __slots__ = ()
+
+    @property
+    def index(self) -> int:
+        return int(self._data.get("index", 0))
+
+    @property
+    def text(self) -> str:
+        v = self._data.get("text")
+        return v if isinstance(v, str) else ""
+
+    @property
+    def logprobs(self) -> dict[str, Any] | None:
+        v = self._data.get("logprobs")
+        return v if isinstance(v, dict) else None
+
+    @property
+    def finish_reason(self) -> str | None:
+        v = self._data.get("finish_reason")
+        return v if isinstance(v, str) else None
+
+
+class TextCompletion(_Completion):
+    """A legacy text completion (OpenAI's ``text_completion`` object), also what FIM calls give."""
+
+    __slots__ = ()
+
+    @property
+    def choices(self) -> list[TextChoice]:
+        return [TextChoice(c) for c in self._data.get("choices") or ()]
+
+
+class TextCompletionChunk(_Completion):
+    """One chunk of a streamed text completion (a ``text_completion`` object with a piece of text)."""
+
+    __slots__ = ()
+
+    @property
+    def choices(self) -> list[TextChoice]:
+        return [TextChoice(c) for c in self._data.get("choices") or ()]
+
+
 class Embedding(WireView):
     __slots__ = ()
 
@@ -284,7 +332,7 @@ class ModelInfo(TypedDict, total=False):
     ``list_models()``, from the provider's discovery endpoint. Prices are per token, in USD."""
 
     id: str
-    mode: str  # chat (default) | embeddings
+    mode: str  # chat (default) | embeddings | completions
     display_name: str
     context_window: int
     max_output: int

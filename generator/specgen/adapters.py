@@ -67,6 +67,8 @@ def accumulate(chunks: list[dict[str, Any]]) -> dict[str, Any]:
         if ch.get("model"):
             out["model"] = ch["model"]
         for choice in ch.get("choices") or ():
+            if isinstance(choice.get("text"), str):  # a text-completion chunk: its text is the content
+                out["content"] = (out["content"] or "") + choice["text"]
             delta = choice.get("delta") or {}
             for key in ("content", "reasoning_content"):
                 if isinstance(delta.get(key), str):

@@ -50,7 +50,7 @@ class Wire(Protocol):
     Metadata, read by the build and conformance:
 
     - ``NAME``: the name specs use (``format: NAME``);
-    - ``MODES``: the modes it serves (``chat``, ``embeddings``);
+    - ``MODES``: the modes it serves (``chat``, ``embeddings``, ``completions``);
     - ``STREAMS``: whether a chat stream's events are whole objects it reads
       (``stream.format: NAME``); otherwise a spec describes the stream with an event table;
     - ``PASSTHROUGH``: the response body is already OpenAI's (checked and passed on, not rebuilt);
@@ -67,6 +67,9 @@ class Wire(Protocol):
     - ``chat_choices(data)``: ``[(finish_source, message, index)]`` of a response;
     - ``stream_choices(obj, state)``: ``[(index, delta, raw_finish_reason)]`` of one stream event
       (``STREAMS`` wires);
+    - ``completions_request(body, prompt, suffix)`` and ``completions_choices(data)``: a text
+      completion's request, and the OpenAI ``text_completion`` choices (``index``, ``text``,
+      ``logprobs``, ``finish_reason``) of a response or of one stream chunk;
     - ``embeddings_request(body, inputs, model)`` and ``embeddings_data(data)``; optionally
       ``embeddings_usage(data)``, the OpenAI ``usage`` of a response whose token counts are not in
       one place a spec's ``response.usage`` paths can name (or None).
@@ -122,6 +125,7 @@ def register(module: str) -> str:
     needs = {
         "chat": ("chat_request", "chat_finalize", "chat_choices"),
         "embeddings": ("embeddings_request", "embeddings_data"),
+        "completions": ("completions_request", "completions_choices"),
     }
     for mode in getattr(loaded, "MODES", ()):
         missing += [f for f in needs.get(mode, ()) if not callable(getattr(loaded, f, None))]

@@ -1,6 +1,11 @@
 """The OpenAI chat-completions wire: the request body is OpenAI's, and so are responses and stream
 chunks (checked, and passed through). OpenAI-compatible providers speak it with a spec of a few
-lines; its quirks (renamed, refused, value-mapped params) are the spec's."""
+lines; its quirks (renamed, refused, value-mapped params) are the spec's.
+
+It also serves legacy text completions (``POST /completions``: ``prompt``, optional ``suffix``;
+``text_completion`` objects back) and the fill-in-the-middle endpoints modelled on them, whose
+answers are shaped like chat completions (``choices[].message.content``, or ``delta.content``
+when streamed): a choice's text is read from ``text`` and else from there."""
 
 from __future__ import annotations
 
@@ -26,13 +31,15 @@ __all__ = [
     "chat_choices",
     "chat_finalize",
     "chat_request",
+    "completions_choices",
+    "completions_request",
     "embeddings_data",
     "embeddings_request",
     "stream_choices",
 ]
 
 NAME = "openai"
-MODES = frozenset({"chat", "embeddings"})
+MODES = frozenset({"chat", "embeddings", "completions"})
 #: stream events are whole chunk objects this wire reads (``stream.format: openai``)
 STREAMS = True
 #: the response body is already OpenAI's: it is passed through (checked), not rebuilt
@@ -98,3 +105,35 @@ def embeddings_request(body: dict[str, Any], inputs: Any, model: str) -> None:
 
 def embeddings_data(data: dict[str, Any]) -> list[dict[str, Any]]:
     return as_list(data["data"], "data")
+
+
+def completions_request(body: dict[str, Any], prompt: Any, suffix: Any) -> None:
+    """A text completion's input: the prompt, and the text after the gap (fill-in-the-middle)."""
+    body["prompt"] = prompt
+    if suffix is not None:
+        body["suffix"] = suffix
+
+
+def completions_choices(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """The ``text_completion`` choices of a response or stream chunk: ``text`` as it is, else
+    the content of a chat-shaped choice (``message`` in a response, ``delta`` in a chunk)."""
+    out: list[dict[str, Any]] = []
+    choices = data.get("choices")
+    for i, choice in enumerate(as_list([] if choices is None else choices, "choices")):
+        if not isinstance(choice, dict):
+            _bad(choice)
+        text = choice.get("text")
+        if text is None:
+            holder = choice.get("message") or choice.get("delta") or {}
+            if not isinstance(holder, dict):
+                raise TypeError(f"a choice's message is a {type(holder).__name__}")
+            text = holder.get("content")
+        out.append(
+            {
+                "index": choice.get("index", i),
+                "text": text,
+                "logprobs": choice.get("logprobs"),
+                "finish_reason": choice.get("finish_reason"),
+            }
+        )
+    return out

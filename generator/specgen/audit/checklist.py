@@ -43,9 +43,9 @@ from specgen.results import FAIL, PASS, UNVERIFIED, Result
 from specgen.spec.resolve import ResolvedSpec
 
 # our mode name → LiteLLM's
-MODE_NAMES = {"chat": "chat", "embeddings": "embedding"}
+MODE_NAMES = {"chat": "chat", "embeddings": "embedding", "completions": "completion"}
 # modes the runtime can render today (a LiteLLM mode outside this set is a missing abstraction)
-RUNTIME_MODES = {"chat", "embedding"}
+RUNTIME_MODES = {"chat", "embedding", "completion"}
 # LiteLLM call options that are not provider params
 NOT_PARAMS = {
     "api_base", "api_key", "api_version", "base_url", "default_headers", "deployment_id",
@@ -137,11 +137,14 @@ def audit(
     judged = _judged(oracle, verdicts or []) if oracle is not None else None
     ref_providers: dict[str, Any] = reference.get("providers", {})
     ours = {s.name: build_ir(s) for s in specs}
+    # LiteLLM's name of each provider: the spec's, else its model prefix's slug (nano-gpt, text-completion-openai)
+    litellm_name = {n: n if n in ref_providers else _slug(ir.model_prefix) if _slug(ir.model_prefix) in ref_providers else n for n, ir in ours.items()}
+    covered = set(litellm_name.values())
     providers: dict[str, Any] = {}
     high: dict[str, dict[str, Any]] = {}
 
     for name, ir in sorted(ours.items()):
-        ref = ref_providers.get(name)
+        ref = ref_providers.get(litellm_name[name])
         entry: dict[str, Any] = {"in_litellm": ref is not None, "modes": {}, "gaps": []}
         ref_modes = (ref or {}).get("modes", {})
         for m in ir.modes:
@@ -183,7 +186,7 @@ def audit(
             if lmode not in RUNTIME_MODES:
                 high.setdefault(f"mode {lmode}", {"kind": "mode", "providers": []})["providers"].append(lname)
         chat = (ref.get("modes") or {}).get("chat") or {}
-        if lname not in ours and "wire" in chat and chat["wire"] is None and chat.get("config_class"):
+        if lname not in covered and "wire" in chat and chat["wire"] is None and chat.get("config_class"):
             # a chat wire none of the runtime's formats speaks
             high.setdefault(f"message format {chat['config_class']}", {"kind": "message format", "providers": []})["providers"].append(lname)
         for prefix, need in NEEDS.items():
@@ -193,7 +196,7 @@ def audit(
         {"abstraction": k, "kind": v["kind"], "blocks": len(v["providers"]), "providers": sorted(v["providers"])}
         for k, v in sorted(high.items(), key=lambda kv: (-len(kv[1]["providers"]), kv[0]))
     ]
-    counted = sorted((-int(r.get("model_count") or 0), n, sorted(r.get("modes", {}))) for n, r in ref_providers.items() if n not in ours)
+    counted = sorted((-int(r.get("model_count") or 0), n, sorted(r.get("modes", {}))) for n, r in ref_providers.items() if n not in covered)
     missing = [
         {"provider": n, "model_count": -neg, "modes": modes, "wire": ((ref_providers[n].get("modes") or {}).get("chat") or {}).get("wire")}
         for neg, n, modes in counted
@@ -212,6 +215,11 @@ def audit(
     files = render(parity)
     files[MAIN] = files[MAIN].rstrip("\n") + "\n" + model_facts.markdown(facts) + "\n"
     return Audit(parity, files)
+
+
+def _slug(prefix: str | None) -> str:
+    """``nano-gpt/`` → ``nano-gpt``: the provider slug a model prefix names."""
+    return (prefix or "").rstrip("/")
 
 
 def _evidence(results: list[Result], provider: str) -> dict[str, int]:

@@ -132,6 +132,10 @@ PARAM_TYPES = {
     "model": "str",
     "messages": "Sequence[Mapping[str, Any]]",
     "input": "str | Sequence[str] | Sequence[int] | Sequence[Sequence[int]]",
+    "prompt": "str | Sequence[str] | Sequence[int] | Sequence[Sequence[int]]",
+    "suffix": "str",
+    "echo": "bool",
+    "best_of": "int",
     "temperature": "float",
     "top_p": "float",
     "top_k": "int",
@@ -222,11 +226,13 @@ class ModeIR:
         through (any keyword is then fine)."""
         if self.unsupported == "passthrough":
             return []
-        required = ("model", "messages") if self.name == "chat" else ("model", "input")
+        required = {"chat": ("model", "messages"), "completions": ("model", "prompt")}.get(self.name, ("model", "input"))
         out = [(n, PARAM_TYPES.get(n, "Any"), True) for n in required]
+        if self.name == "completions":  # the wire places the text after the gap (fill-in-the-middle)
+            out.append(("suffix", PARAM_TYPES["suffix"], False))
         names = [p.name for p in self.params if p.kind != "refuse"] + [a[0] for a in self.aliases]
         for name in dict.fromkeys(names):
-            if name not in required:
+            if all(name != have for have, _t, _r in out):
                 out.append((name, PARAM_TYPES.get(name, "Any"), False))
         out += [("extra_headers", "Mapping[str, str]", False), ("extra_body", "Mapping[str, Any]", False)]
         return out
@@ -514,10 +520,13 @@ def build_ir(spec: ResolvedSpec) -> ProviderIR:
 
     ir.runtime_interface = specgen_runtime.INTERFACE
     names = {m.name for m in modes}
-    ir.mode_classes = [c for c, n in (("ChatMode", "chat"), ("EmbeddingsMode", "embeddings")) if n in names]
+    ir.mode_classes = [
+        c for c, n in (("ChatMode", "chat"), ("CompletionsMode", "completions"), ("EmbeddingsMode", "embeddings")) if n in names
+    ]
     ir.result_types = sorted(
         (["ChatCompletion", "ChatCompletionChunk"] if "chat" in names else [])
         + (["EmbeddingResponse"] if "embeddings" in names else [])
+        + (["TextCompletion", "TextCompletionChunk"] if "completions" in names else [])
     )
     return ir
 

@@ -121,7 +121,7 @@ def declare(L: Ledger, ir: ProviderIR, m: ModeIR) -> None:
             L.declare(("emulate", ".".join(path)), "stream", f"stream emulated when {'.'.join(path)} in {M.show(values)}", s.where, needs_evidence=False)
         for ev in s.events:
             L.declare(("event", ev.key), "stream", f"event {ev.key}" + (" (ignore)" if ev.ignore else ""), ev.where, needs_evidence=True)
-    if m.name == "chat":
+    if m.name in ("chat", "completions"):
         for raw, value in m.finish_map.items():
             L.declare(("finish", raw), "response", f"finish_reason {raw} → {value}", m.finish_where, needs_evidence=True)
         if m.finish_tool_calls:

@@ -153,6 +153,8 @@ class ModeRun:
             params["messages"] = [{"role": "user", "content": "Hello"}]
         elif self.mode.name == "embeddings":
             params["input"] = ["Hello"]
+        elif self.mode.name == "completions":
+            params["prompt"] = "def hello():"
         return params
 
     def client(self, *, retries: int = 0, asynchronous: bool = False) -> Any:

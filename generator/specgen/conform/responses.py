@@ -81,7 +81,7 @@ def transcripts(run: ModeRun) -> None:
             diffs.append(f"AsyncClient raised {M.describe(a.error)}")
         failure = "; ".join(diffs[:4]) if diffs else None
         run.transcript_result("response", t, failure)
-        if m.name != "chat":
+        if m.name not in ("chat", "completions"):
             for key, src in m.usage:
                 usage_evidence(run, key, src, t, got)
             continue

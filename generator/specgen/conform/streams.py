@@ -137,7 +137,7 @@ def _rechunk(run: ModeRun, t: Transcript, data: bytes) -> str | None:
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
 
-    parse = run.module.chat.parse_stream if hasattr(run.module, "chat") else None
+    parse = getattr(getattr(run.module, run.mode.name, None), "parse_stream", None)
     if parse is None:
         return None
 

@@ -376,7 +376,7 @@ def check(data: Any, raw: Any, stem: str) -> list[SpecError]:
     # the vocabulary comes from the wire registry (built-in wires and the project's plug-ins)
     transforms = wires.transforms()
     wire_names = wires.names()
-    serving = {m: [w for w in wire_names if m in wires.load(w).MODES] for m in ("chat", "embeddings")}
+    serving = {m: [w for w in wire_names if m in wires.load(w).MODES] for m in ("chat", "embeddings", "completions")}
     streaming = [w for w in wire_names if wires.load(w).STREAMS]
     for mode_name, mode in modes.items():
         formats = serving.get(mode_name)
@@ -452,8 +452,10 @@ def check(data: Any, raw: Any, stem: str) -> list[SpecError]:
                     err(params.where(oname), f"param {oname!r} writes over the model field {model_field!r}")
         stream = mode.get("stream")
         if stream is not None:
-            if mode_name != "chat":
-                err(mode.where("stream"), "only chat streams for now")
+            if mode_name not in ("chat", "completions"):
+                err(mode.where("stream"), "only chat and completions streams for now")
+            elif mode_name == "completions" and ("format" not in stream or "events" in stream):
+                err(mode.where("stream"), "a completions stream names the wire that reads its chunks (stream.format), no event table")
             proto = stream["protocol"]
             if proto not in SUPPORTED_PROTOCOLS:
                 err(stream.where_value("protocol"), f"stream protocol {proto!r} has no runtime decoder yet")
