@@ -621,3 +621,17 @@ def test_ollama_in_band_error_is_mapped_by_the_spec_table(server: FaultServer, s
     assert "an error was encountered while running the model" in err.message  # type: ignore[attr-defined]
     assert text_of(got) == " Yes."  # the two lines before the error were delivered
     assert len(server.requests) == 1  # a stream is never retried once it has begun
+
+
+def test_a_secret_inside_another_never_leaves_a_piece_of_the_longer() -> None:
+    """Secrets are replaced longest first: a shorter registered secret inside (or overlapping) a
+    longer one must not be replaced first and leave the rest of the longer in the text, whatever
+    order the set of secrets iterates in (it changes with the hash seed)."""
+    from specgen_runtime.errors import register_secret, scrub
+
+    longer = "sk-live-ABCDEFGHIJ0123456789klmnop"
+    for shorter in ("ABCDEFGH", "sk-live-", "0123456789", "mnop"):
+        register_secret(shorter)
+    register_secret(longer)
+    out = scrub(f"key {longer} was revoked; {longer[:8]} alone too")
+    assert longer[8:] not in out and "ABCDEFGHIJ" not in out and out.startswith("key *** was revoked")

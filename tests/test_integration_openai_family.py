@@ -209,8 +209,11 @@ def test_openrouter_routing_params() -> None:
 
 
 def test_litellm_proxy_env_and_prompt_cache_key(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("OPENAI_BASE_URL", "https://proxy.example.com/v1/")
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-proxy")
+    # LiteLLM's names for its proxy; an OpenAI key or base URL in the environment is not used
+    monkeypatch.setenv("OPENAI_BASE_URL", "https://api.openai.example/v1/")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-openai")
+    monkeypatch.setenv("LITELLM_PROXY_API_BASE", "https://proxy.example.com/v1/")
+    monkeypatch.setenv("LITELLM_PROXY_API_KEY", "sk-proxy")
     for model in ("claude-haiku-4-5", "gemini-2-5-pro", "databricks-meta-llama"):
         req = litellm_proxy.chat.build_request({"model": model, "messages": MSGS, "prompt_cache_key": "s1", "store": True})
         body = json.loads(req.content)

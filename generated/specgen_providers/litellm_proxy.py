@@ -46,8 +46,8 @@ __all__ = [
 PROVIDER = "litellm_proxy"
 # specs/litellm_proxy.yaml base_url / env
 DEFAULT_BASE_URL: str | None = "http://localhost:4000"
-API_KEY_ENV: tuple[str, ...] = ("OPENAI_API_KEY",)
-BASE_URL_ENV: tuple[str, ...] = ("OPENAI_BASE_URL",)
+API_KEY_ENV: tuple[str, ...] = ("LITELLM_PROXY_API_KEY",)
+BASE_URL_ENV: tuple[str, ...] = ("LITELLM_PROXY_API_BASE",)
 MODEL_PREFIX: str | None = "litellm_proxy/"
 _MODELS_0 = _rt.compile_patterns("claude*", "gemini*", "databricks*")
 
@@ -176,7 +176,7 @@ def _event_error(
 
 
 # ---------------------------------------------------------------------------- chat
-# specs/litellm_proxy.yaml:12 modes.chat (format: openai)
+# specs/litellm_proxy.yaml:14 modes.chat (format: openai)
 
 
 def _chat_build_request(
@@ -193,7 +193,7 @@ def _chat_build_request(
     extra_headers = p.pop("extra_headers", None)
     extra_body = p.pop("extra_body", None)
     messages = p.pop("messages", None)
-    # specs/litellm_proxy.yaml:15 model_rules: claude*, gemini*, databricks*
+    # specs/litellm_proxy.yaml:17 model_rules: claude*, gemini*, databricks*
     if _MODELS_0.match(model):
         p.pop("prompt_cache_key", None)
 
@@ -347,7 +347,7 @@ def _chat_build_request(
         problem = exc
     if problem is not None:
         raise _rt.invalid_params("chat params", problem, PROVIDER, model)
-    # specs/litellm_proxy.yaml:12 unsupported: passthrough
+    # specs/litellm_proxy.yaml:14 unsupported: passthrough
     for name, value in p.items():
         if value is not None:
             body[name] = value
@@ -375,7 +375,7 @@ _CHAT_USAGE: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 def _chat_finish(raw: Any) -> str | None:
-    # specs/litellm_proxy.yaml:13 response.finish_reason
+    # specs/litellm_proxy.yaml:15 response.finish_reason
     return _rt.finish_reason(raw, _CHAT_FINISH, None)
 
 
@@ -459,7 +459,7 @@ chat = ChatMode(
 
 
 # ---------------------------------------------------------------------------- embeddings
-# specs/litellm_proxy.yaml:17 modes.embeddings (format: openai)
+# specs/litellm_proxy.yaml:19 modes.embeddings (format: openai)
 
 
 def _embeddings_build_request(
@@ -502,7 +502,7 @@ def _embeddings_build_request(
     if problem is not None:  # raised outside the handler: the error carries no context
         raise _rt.invalid_params("embeddings params", problem, PROVIDER, model)
     _rt.set_path(body, ("model",), model)
-    # specs/litellm_proxy.yaml:17 unsupported: passthrough
+    # specs/litellm_proxy.yaml:19 unsupported: passthrough
     for name, value in p.items():
         if value is not None:
             body[name] = value
@@ -559,7 +559,7 @@ embeddings = EmbeddingsMode(
 
 
 # ---------------------------------------------------------------------------- models
-# specs/litellm_proxy.yaml:20 models.discovery
+# specs/litellm_proxy.yaml:22 models.discovery
 
 
 def _models_build_request(

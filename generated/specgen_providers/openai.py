@@ -47,7 +47,7 @@ PROVIDER = "openai"
 # specs/openai.yaml base_url / env
 DEFAULT_BASE_URL: str | None = "https://api.openai.com/v1"
 API_KEY_ENV: tuple[str, ...] = ("OPENAI_API_KEY",)
-BASE_URL_ENV: tuple[str, ...] = ("OPENAI_BASE_URL",)
+BASE_URL_ENV: tuple[str, ...] = ("OPENAI_BASE_URL", "OPENAI_API_BASE")
 MODEL_PREFIX: str | None = "openai/"
 
 

@@ -44,7 +44,7 @@ __all__ = [
 PROVIDER = "openrouter"
 # specs/openrouter.yaml base_url / env
 DEFAULT_BASE_URL: str | None = "https://openrouter.ai/api/v1"
-API_KEY_ENV: tuple[str, ...] = ("OPENROUTER_API_KEY",)
+API_KEY_ENV: tuple[str, ...] = ("OPENROUTER_API_KEY", "OR_API_KEY")
 BASE_URL_ENV: tuple[str, ...] = ("OPENROUTER_API_BASE",)
 MODEL_PREFIX: str | None = "openrouter/"
 

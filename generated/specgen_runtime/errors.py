@@ -38,17 +38,22 @@ __all__ = [
 
 
 _SECRETS: set[str] = set()
+#: the secrets, longest first: a shorter one inside a longer one (or overlapping it) must not be
+#: replaced first and leave the rest of the longer one in the text
+_ORDER: tuple[str, ...] = ()
 
 
 def register_secret(value: str | None) -> None:
     """Remember a secret so that :func:`scrub` removes it from error text."""
-    if value and len(value) >= 4:
+    global _ORDER
+    if value and len(value) >= 4 and value not in _SECRETS:
         _SECRETS.add(value)
+        _ORDER = tuple(sorted(_SECRETS, key=lambda s: (-len(s), s)))
 
 
 def scrub(text: str) -> str:
-    """Return ``text`` with every registered secret replaced by ``***``."""
-    for secret in _SECRETS:
+    """Return ``text`` with every registered secret replaced by ``***``, the longest first."""
+    for secret in _ORDER:
         if secret in text:
             text = text.replace(secret, "***")
     return text
