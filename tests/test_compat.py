@@ -5,6 +5,11 @@ from __future__ import annotations
 import pytest
 
 import specgen_providers as litellm
+from specgen.conform.fake import FakeProvider, Reply
+
+from conftest import fixture_path
+
+RESPONSE = fixture_path("openai", "chat", "response.json")
 
 
 def test_stream_chunk_builder_adds_a_stream_up_to_its_completion() -> None:
@@ -35,3 +40,22 @@ def test_validate_environment_and_supported_params_come_from_the_spec(monkeypatc
     assert "dimensions" in (litellm.get_supported_openai_params("text-embedding-3-small", custom_llm_provider="openai", request_type="embeddings") or [])
     assert litellm.get_supported_openai_params("deepseek/deepseek-chat", request_type="embeddings") is None
     assert "anthropic" in litellm.provider_list and "nano_gpt" in litellm.provider_list and "ai21_chat" in litellm.provider_list
+
+
+def test_module_level_key_retries_and_timeout_are_the_calls_defaults(fake: FakeProvider, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``litellm.api_key``, ``litellm.num_retries`` and ``litellm.request_timeout`` (LiteLLM's
+    module-level settings) are used when a call gives none; a call's own values win."""
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.setattr(litellm, "api_key", "sk-module-level")
+    monkeypatch.setattr(litellm, "num_retries", 1)
+    monkeypatch.setattr(litellm, "request_timeout", 5.0)
+    msgs = [{"role": "user", "content": "Hello"}]
+    fake.queue(Reply.json({"error": {"message": "busy"}}, status=503), Reply.file(RESPONSE))
+    r = litellm.completion(model="openai/gpt-4o", messages=msgs, api_base=fake.url)
+    assert r.choices[0].message.content and len(fake.received) == 2  # one retry, from num_retries
+    assert fake.received[-1].headers["authorization"] == "Bearer sk-module-level"
+    fake.queue(Reply.file(RESPONSE))
+    litellm.completion(model="openai/gpt-4o", messages=msgs, api_base=fake.url, api_key="sk-call")
+    assert fake.received[-1].headers["authorization"] == "Bearer sk-call"
+    client = litellm.completion.__self__.client("openai", api_base=fake.url)
+    assert client.timeout == 5.0 and client.max_retries == 1

@@ -156,6 +156,11 @@ ALIASES: dict[str, str] = {
 
 #: LiteLLM's switch: params a spec refuses are dropped instead (``completion(drop_params=...)`` wins)
 drop_params: bool = False
+#: LiteLLM's module-level defaults, read by ``completion()`` & co when a call gives none: a key for
+#: every provider (before each spec's env variables), retries, and a timeout in seconds
+api_key: str | None = None
+num_retries: int | None = None
+request_timeout: float | None = None
 
 
 def __getattr__(name: str) -> Any:

@@ -238,6 +238,7 @@ class Gateway:
         drop_params: bool = False,
     ) -> Client:
         """The pooled sync client for these settings (made on first use)."""
+        api_key, timeout, num_retries = self._defaults(api_key, timeout, num_retries)
         key = (
             provider,
             api_base,
@@ -274,6 +275,7 @@ class Gateway:
     ) -> AsyncClient:
         """The pooled async client for these settings on the running event loop (its connections
         belong to that loop)."""
+        api_key, timeout, num_retries = self._defaults(api_key, timeout, num_retries)
         import asyncio
 
         loop = asyncio.get_running_loop()
@@ -298,6 +300,20 @@ class Gateway:
                 pool.pop(next(iter(pool)))
             pool[key] = found
         return found
+
+    def _defaults(
+        self, api_key: str | None, timeout: Any, num_retries: int | None
+    ) -> tuple[str | None, Any, int | None]:
+        """A call's key, timeout and retries, else the package's module-level ones (LiteLLM's
+        ``litellm.api_key``, ``litellm.request_timeout``, ``litellm.num_retries``), else None."""
+        home = self.home
+        if api_key is None:
+            api_key = getattr(home, "api_key", None)
+        if timeout is None:
+            timeout = getattr(home, "request_timeout", None)
+        if num_retries is None:
+            num_retries = getattr(home, "num_retries", None)
+        return api_key, timeout, num_retries
 
     @staticmethod
     def _options(
